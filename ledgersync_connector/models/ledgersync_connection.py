@@ -1,0 +1,495 @@
+import logging
+import os
+from datetime import timedelta
+
+from odoo import api, fields, models, tools
+from odoo.exceptions import UserError
+
+from .. import const
+from ..api import LedgerSyncClient, errors, validate_base_url
+from ..crypto import SecretBox, SecretKeyError, resolve_key_material
+
+_logger = logging.getLogger(__name__)
+
+# Failures after which logging in again can only make things worse: LedgerSync locks an
+# account after repeated wrong passwords, so we wait for an administrator's new credentials.
+LOGIN_BLOCKING_CODES = {"invalid_credentials", "account_locked"}
+
+
+class LedgerSyncConnection(models.Model):
+    _name = "ledgersync.connection"
+    _description = "LedgerSync Connection"
+    _inherit = ["mail.thread"]
+    _order = "active desc, company_id, id desc"
+
+    name = fields.Char(compute="_compute_name", store=True)
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        default=lambda self: self.env.company,
+    )
+    email = fields.Char(string="LedgerSync Email", tracking=True)
+    base_url = fields.Char(
+        string="API Base URL",
+        required=True,
+        tracking=True,
+        default=lambda self: self._default_base_url(),
+    )
+    # Fernet ciphertext only; the key lives outside the database (crypto.py).
+    password_encrypted = fields.Char(groups="base.group_system", copy=False, prefetch=False)
+    token_encrypted = fields.Char(groups="base.group_system", copy=False, prefetch=False)
+    token_expires_at = fields.Datetime(groups="base.group_system", copy=False)
+    has_password = fields.Boolean(string="Password Stored", compute="_compute_has_password")
+    state = fields.Selection(
+        [
+            ("not_configured", "Not configured"),
+            ("connected", "Connected"),
+            ("failed", "Failed"),
+            ("disconnected", "Disconnected"),
+        ],
+        default="not_configured",
+        required=True,
+        tracking=True,
+        copy=False,
+    )
+    failure_code = fields.Char(copy=False, readonly=True)
+    failure_detail = fields.Char(copy=False, readonly=True)
+    failure_reason = fields.Char(compute="_compute_failure_text")
+    failure_hint = fields.Char(string="What to do", compute="_compute_failure_text")
+    login_blocked = fields.Boolean(
+        copy=False,
+        readonly=True,
+        help="Set after LedgerSync refused the credentials: nothing signs in again until an "
+        "administrator saves new credentials, because repeated failures lock the account.",
+    )
+    firm_name = fields.Char(copy=False, readonly=True)
+    last_verified_at = fields.Datetime(string="Verified On", copy=False, readonly=True)
+    last_sync_at = fields.Datetime(string="Last Sync", copy=False, readonly=True)
+    client_ids = fields.One2many("ledgersync.client", "connection_id", string="Clients")
+    client_count = fields.Integer(compute="_compute_client_count")
+
+    _one_active_per_company = models.UniqueIndex(
+        "(company_id) WHERE active",
+        "A company has only one active LedgerSync connection.",
+    )
+
+    @api.model
+    def _default_base_url(self):
+        return tools.config.get("ledgersync_base_url") or const.DEFAULT_BASE_URL
+
+    @api.depends("firm_name", "company_id.name")
+    def _compute_name(self):
+        for connection in self:
+            connection.name = connection.firm_name or connection.company_id.name
+
+    def _compute_has_password(self):
+        for connection in self:
+            connection.has_password = bool(connection.sudo().password_encrypted)
+
+    @api.depends("client_ids")
+    def _compute_client_count(self):
+        counts = dict(
+            self.env["ledgersync.client"]._read_group(
+                [("connection_id", "in", self.ids)], ["connection_id"], ["__count"]
+            )
+        )
+        for connection in self:
+            connection.client_count = counts.get(connection, 0)
+
+    @api.depends("failure_code", "failure_detail")
+    def _compute_failure_text(self):
+        for connection in self:
+            reason, hint = connection._describe_failure(
+                connection.failure_code, connection.failure_detail
+            )
+            connection.failure_reason = reason
+            connection.failure_hint = hint
+
+    def _describe_failure(self, code, detail=None):
+        """Plain words for a failure code: what happened, and what the administrator can do."""
+        _ = self.env._
+        if not code:
+            return False, False
+        texts = {
+            "invalid_credentials": (
+                _("LedgerSync did not accept this email and password."),
+                _(
+                    "Type the email and password you use to sign in to LedgerSync and press "
+                    "Save Integration. No further sign-in is attempted until you do, because "
+                    "LedgerSync locks an account after repeated wrong passwords."
+                ),
+            ),
+            "subscription_inactive": (
+                _("The LedgerSync subscription of this account is not active."),
+                _(
+                    "Activate or renew the subscription in LedgerSync, then press Save "
+                    "Integration again."
+                ),
+            ),
+            "account_suspended": (
+                _("This LedgerSync account is suspended."),
+                _(
+                    "Contact LedgerSync support to have the account restored, then press "
+                    "Save Integration again."
+                ),
+            ),
+            "account_locked": (
+                _("This LedgerSync account is locked after too many failed sign-ins."),
+                _(
+                    "Unlock it in LedgerSync (\"I have been locked out of my account\"), "
+                    "then type the password here and press Save Integration."
+                ),
+            ),
+            "no_clients": (
+                _("The LedgerSync firm has no clients yet."),
+                _(
+                    "Add at least one client in LedgerSync and connect its bank accounts, "
+                    "then press Save Integration again."
+                ),
+            ),
+            "timeout": (
+                _("LedgerSync did not answer in time."),
+                _(
+                    "LedgerSync may be busy or unreachable from this server: check the "
+                    "server's internet access and the API base URL, then try again in a few "
+                    "minutes."
+                ),
+            ),
+            "unreachable": (
+                _("LedgerSync could not be reached."),
+                _(
+                    "Check the API base URL and that this server can reach the internet, then "
+                    "try again."
+                ),
+            ),
+            "rate_limited": (
+                _("LedgerSync asked to slow down (too many requests)."),
+                _("Wait a minute, then press Save Integration again."),
+            ),
+            "server_error": (
+                _("LedgerSync answered with a server error."),
+                _(
+                    "This is usually temporary on LedgerSync's side: try again in a few "
+                    "minutes."
+                ),
+            ),
+            "protocol_error": (
+                _("LedgerSync sent an answer this connector does not understand."),
+                _(
+                    "Check that the API base URL points to the LedgerSync API itself, not to "
+                    "a web page or a proxy."
+                ),
+            ),
+            "token_rejected": (
+                _("LedgerSync rejected the session even after signing in again."),
+                _("Press Save Integration to sign in again."),
+            ),
+            "key_error": (
+                _("The stored credentials cannot be decrypted with the configured encryption key."),
+                _(
+                    "Restore the encryption key this database used (see the README), or type "
+                    "the password again and press Save Integration."
+                ),
+            ),
+        }
+        reason, hint = texts.get(
+            code,
+            (
+                _("LedgerSync refused the request."),
+                _("Check the API base URL and the credentials, then try again."),
+            ),
+        )
+        if detail:
+            reason = f"{reason} ({detail})"
+        return reason, hint
+
+    # ------------------------------------------------------------------ secrets
+
+    @api.model
+    def _secret_box(self):
+        key_file = os.path.join(
+            tools.config["data_dir"], "ledgersync_connector", f"{self.env.cr.dbname}.key"
+        )
+        material = resolve_key_material(
+            tools.config.get("ledgersync_encryption_keys"),
+            os.environ.get("LEDGERSYNC_ENCRYPTION_KEYS"),
+            key_file,
+        )
+        return SecretBox(material)
+
+    @api.model
+    def _secret_box_or_raise(self):
+        try:
+            return self._secret_box()
+        except SecretKeyError as error:
+            raise UserError(
+                self.env._(
+                    "The LedgerSync credentials cannot be encrypted: %(reason)s Fix the "
+                    "'ledgersync_encryption_keys' option (see the README); nothing was saved.",
+                    reason=str(error),
+                )
+            ) from error
+
+    def _decrypted(self, field_name):
+        self.ensure_one()
+        ciphertext = self.sudo()[field_name]
+        return self._secret_box().decrypt(ciphertext) if ciphertext else False
+
+    def action_rotate_encryption(self):
+        """Re-encrypt every stored secret with the first configured key (key rotation)."""
+        box = self._secret_box_or_raise()
+        connections = self.sudo().with_context(active_test=False).search([])
+        for connection in connections:
+            values = {}
+            for field_name in ("password_encrypted", "token_encrypted"):
+                ciphertext = connection[field_name]
+                if ciphertext and not box.is_current(ciphertext):
+                    values[field_name] = box.rotate(ciphertext)
+            if values:
+                connection.write(values)
+        return True
+
+    # ------------------------------------------------------------------ API access
+
+    def _api_client(self, password=None):
+        """A client for this connection, reusing the stored token while it is valid."""
+        self.ensure_one()
+        client = LedgerSyncClient(
+            self.base_url,
+            self.email,
+            password if password is not None else self._decrypted("password_encrypted"),
+            timeout=const.REQUEST_TIMEOUT,
+        )
+        sudo_self = self.sudo()
+        if password is None and sudo_self.token_encrypted and sudo_self.token_expires_at:
+            if sudo_self.token_expires_at > fields.Datetime.now() + timedelta(minutes=1):
+                client.token = self._decrypted("token_encrypted")
+        return client
+
+    def _store_token(self, client):
+        """Keep the token the client ended with, so the next run need not sign in."""
+        self.ensure_one()
+        if not client.token:
+            return
+        values = {"token_encrypted": self._secret_box().encrypt(client.token)}
+        if client.token_expires_at:
+            values["token_expires_at"] = fields.Datetime.to_string(
+                client.token_expires_at.replace(tzinfo=None)
+            )
+        self.sudo().write(values)
+
+    # ------------------------------------------------------------------ connect
+
+    @api.model
+    def _for_company(self, company):
+        """The active connection of ``company``, created on first use."""
+        connection = self.search([("company_id", "=", company.id)], limit=1)
+        return connection or self.create({"company_id": company.id})
+
+    def _validate_credentials(self, email, password, base_url):
+        _ = self.env._
+        email = (email or "").strip()
+        if not email:
+            raise UserError(_("Type the email address of your LedgerSync account."))
+        if not tools.single_email_re.match(email):
+            raise UserError(
+                _("“%(email)s” is not a valid email address.", email=email)
+            )
+        if not password:
+            raise UserError(_("Type the password of your LedgerSync account."))
+        try:
+            base_url = validate_base_url(base_url or self._default_base_url())
+        except errors.ConfigurationError as error:
+            raise UserError(
+                _(
+                    "The API base URL is not valid: %(reason)s It must start with https:// "
+                    "(http:// is accepted only for localhost).",
+                    reason=str(error),
+                )
+            ) from error
+        return email, base_url
+
+    def action_connect(self, email, password, base_url=None):
+        """Save the credentials (encrypted), verify them against LedgerSync, show the outcome.
+
+        Returns the connection that holds the result: a new one when the credentials
+        belong to another LedgerSync firm than before (the previous firm's records are
+        archived with the previous connection instead of being mixed with the new ones).
+        """
+        self.ensure_one()
+        email, base_url = self._validate_credentials(email, password, base_url)
+        box = self._secret_box_or_raise()
+        client = LedgerSyncClient(base_url, email, password, timeout=const.REQUEST_TIMEOUT)
+        credentials = {
+            "email": email,
+            "base_url": base_url,
+            "password_encrypted": box.encrypt(password),
+            "token_encrypted": False,
+            "token_expires_at": False,
+            "login_blocked": False,
+        }
+        try:
+            account, first_page = client.verify(deadline=const.VERIFY_DEADLINE)
+        except errors.LedgerSyncError as error:
+            self.sudo().write(credentials)
+            self._record_failure(error.code, self._failure_detail(error))
+            return self
+        finally:
+            client.close()
+
+        connection = self
+        if self.firm_name and self.firm_name != account.firm_name:
+            connection = self._switch_firm(account.firm_name)
+        connection.sudo().write(credentials)
+        if not first_page.items:
+            connection._record_failure("no_clients")
+            return connection
+        connection._store_token(client)
+        connection.write(
+            {
+                "state": "connected",
+                "firm_name": account.firm_name,
+                "last_verified_at": fields.Datetime.now(),
+                "failure_code": False,
+                "failure_detail": False,
+            }
+        )
+        self.env["ledgersync.client"]._upsert_from_api(connection, first_page.items)
+        connection.message_post(
+            body=self.env._(
+                "Connected to LedgerSync firm %(firm)s as %(email)s.",
+                firm=account.firm_name,
+                email=email,
+            )
+        )
+        self.env.ref("ledgersync_connector.ir_cron_ledgersync_sync")._trigger()
+        return connection
+
+    def _switch_firm(self, new_firm_name):
+        """Archive this connection (and its firm's records), start a new one for the company."""
+        self.ensure_one()
+        self.message_post(
+            body=self.env._(
+                "Credentials of another LedgerSync firm (%(firm)s) were saved: the records "
+                "of %(old_firm)s are archived.",
+                firm=new_firm_name,
+                old_firm=self.firm_name,
+            )
+        )
+        self.client_ids.action_archive()
+        self.sudo().write(
+            {
+                "active": False,
+                "state": "disconnected",
+                "password_encrypted": False,
+                "token_encrypted": False,
+                "token_expires_at": False,
+            }
+        )
+        # The archived row must reach the database before the new one meets the unique index.
+        self.flush_recordset(["active"])
+        return self.create({"company_id": self.company_id.id})
+
+    @api.model
+    def _failure_detail(self, error):
+        if error.code == "timeout":
+            return self.env._("no answer within %(seconds)s seconds", seconds=const.VERIFY_DEADLINE)
+        if error.code in ("server_error", "rate_limited") and error.status:
+            return self.env._("HTTP %(status)s", status=error.status)
+        return False
+
+    def _record_failure(self, code, detail=False):
+        self.ensure_one()
+        values = {"state": "failed", "failure_code": code, "failure_detail": detail}
+        if code in LOGIN_BLOCKING_CODES:
+            values.update(login_blocked=True, token_encrypted=False, token_expires_at=False)
+        self.sudo().write(values)
+        reason, hint = self._describe_failure(code, detail)
+        self.message_post(
+            body=self.env._("LedgerSync connection failed: %(reason)s %(hint)s", reason=reason, hint=hint)
+        )
+        _logger.info(
+            "LedgerSync connection %s (company %s) failed: %s", self.id, self.company_id.id, code
+        )
+
+    def action_disconnect(self):
+        """Forget the password and token and stop syncing; synced records stay for review."""
+        for connection in self:
+            connection.sudo().write(
+                {
+                    "state": "disconnected",
+                    "password_encrypted": False,
+                    "token_encrypted": False,
+                    "token_expires_at": False,
+                    "login_blocked": False,
+                    "failure_code": False,
+                    "failure_detail": False,
+                }
+            )
+            connection.message_post(body=self.env._("Disconnected from LedgerSync."))
+        return True
+
+    # ------------------------------------------------------------------ sync
+
+    def _can_sync(self):
+        self.ensure_one()
+        return (
+            self.active
+            and self.state == "connected"
+            and not self.login_blocked
+            and self.sudo().password_encrypted
+        )
+
+    def _sync_clients(self):
+        """Bring the firm's client list up to date; archive clients gone upstream."""
+        self.ensure_one()
+        client = self._api_client()
+        try:
+            seen_ids = set()
+            for page in client.iter_client_pages(limit=const.CLIENT_PAGE_SIZE):
+                self.env["ledgersync.client"]._upsert_from_api(self, page.items)
+                seen_ids.update(item.id for item in page.items)
+            self.env["ledgersync.client"]._archive_missing(self, seen_ids)
+            self._store_token(client)
+        finally:
+            client.close()
+        self.last_sync_at = fields.Datetime.now()
+
+    def _sync(self):
+        """One sync of this connection; auth failures turn the status red."""
+        self.ensure_one()
+        try:
+            self._sync_clients()
+        except errors.AuthenticationError as error:
+            self._record_failure(error.code)
+        except SecretKeyError:
+            self._record_failure("key_error")
+        except errors.LedgerSyncError as error:
+            # Transient or protocol trouble: keep the status, retry at the next run.
+            _logger.warning(
+                "LedgerSync sync of connection %s stopped: %s", self.id, error.code
+            )
+
+    @api.model
+    def _cron_sync(self):
+        connections = self.search([("state", "=", "connected"), ("login_blocked", "=", False)])
+        connections = connections.filtered(lambda connection: connection._can_sync())
+        self.env["ir.cron"]._commit_progress(remaining=len(connections))
+        for connection in connections:
+            connection._sync()
+            self.env["ir.cron"]._commit_progress(1)
+
+    def action_sync_now(self):
+        self.env.ref("ledgersync_connector.ir_cron_ledgersync_sync")._trigger()
+        return True
+
+    def action_open_clients(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "ledgersync_connector.ledgersync_client_action"
+        )
+        action["domain"] = [("connection_id", "=", self.id)]
+        return action

@@ -1,0 +1,3 @@
+from . import test_connection
+from . import test_security
+from . import test_settings_tour

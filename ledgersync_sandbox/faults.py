@@ -1,0 +1,187 @@
+"""Fault injection: make chosen API requests fail in chosen ways, a chosen number of times."""
+
+import re
+import threading
+from dataclasses import asdict, dataclass, field
+
+FAULT_KINDS = {
+    "rate_limit": "429 rate_limited with a Retry-After header (retry_after, default 1 s)",
+    "server_error": "a 5xx (status, default 500) with a JSON error body, or `body` as given",
+    "delay": "answer normally after `delay` seconds (default 1)",
+    "hang": "accept the request and answer nothing for `delay` seconds (default 3600); "
+    "released at once when the server stops",
+    "html": "an HTML page (a proxy's error page) with `status` (default 200)",
+    "empty": "an empty body with `status` (default 200)",
+    "truncated": "the normal JSON body cut in half (Content-Length matches the cut body)",
+    "wrong_shape": 'valid JSON of the wrong shape: the normal body wrapped as {"result": ...}',
+    "bad_record": "the normal page with its first record broken (amount/date/id of wrong type)",
+    "token_expired": "401 token_expired on data calls, whatever the token",
+}
+ENDPOINTS = ("login", "clients", "bank_accounts", "transactions")
+DATA_ENDPOINTS = ("clients", "bank_accounts", "transactions")
+DEFAULT_STATUS = {
+    "rate_limit": 429,
+    "server_error": 500,
+    "html": 200,
+    "empty": 200,
+    "token_expired": 401,
+}
+DEFAULT_DELAY = {"delay": 1.0, "hang": 3600.0}
+
+
+@dataclass
+class Fault:
+    """One fault rule. It fires on requests matching ``path`` (regex, searched in the URL path),
+    ``endpoint`` (login|clients|bank_accounts|transactions) and ``method``; the first ``skip``
+    matching requests pass untouched, then it fires ``count`` times (-1 = forever)."""
+
+    kind: str
+    path: str = None
+    endpoint: str = None
+    method: str = None
+    count: int = 1
+    skip: int = 0
+    status: int = None
+    retry_after: float = None
+    delay: float = None
+    body: str = None
+    content_type: str = None
+    id: int = 0
+    fired: int = 0
+    _regex: object = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self):
+        if self.kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {self.kind!r}; one of {', '.join(FAULT_KINDS)}")
+        if self.endpoint is not None and self.endpoint not in ENDPOINTS:
+            raise ValueError(f"unknown endpoint {self.endpoint!r}; one of {', '.join(ENDPOINTS)}")
+        for name in ("count", "skip"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ValueError(f"{name} must be an integer")
+        if self.count < -1 or self.skip < 0:
+            raise ValueError("count must be >= -1 (-1 = forever) and skip >= 0")
+        if self.status is None:
+            self.status = DEFAULT_STATUS.get(self.kind)
+        elif not isinstance(self.status, int) or not 100 <= self.status <= 599:
+            raise ValueError("status must be an HTTP status code")
+        if self.kind == "server_error" and not 500 <= self.status <= 599:
+            raise ValueError("server_error needs a 5xx status")
+        if self.delay is None:
+            self.delay = DEFAULT_DELAY.get(self.kind)
+        if self.delay is not None:
+            self.delay = float(self.delay)
+            if self.delay < 0:
+                raise ValueError("delay must be >= 0")
+        if self.kind == "rate_limit" and self.retry_after is None:
+            self.retry_after = 1
+        if self.method is not None:
+            self.method = self.method.upper()
+        try:
+            self._regex = re.compile(self.path) if self.path else None
+        except re.error as exc:
+            raise ValueError(f"bad path regex {self.path!r}: {exc}") from exc
+
+    @property
+    def active(self):
+        return self.count != 0
+
+    def matches(self, method, path, endpoint):
+        if self.method and method != self.method:
+            return False
+        if self.endpoint and endpoint != self.endpoint:
+            return False
+        if self.endpoint is None and self.path is None:
+            # unscoped: every API endpoint; token_expired only makes sense on data calls
+            allowed = DATA_ENDPOINTS if self.kind == "token_expired" else ENDPOINTS
+            if endpoint not in allowed:
+                return False
+        return self._regex is None or self._regex.search(path) is not None
+
+    def to_dict(self):
+        data = asdict(self)
+        data.pop("_regex", None)
+        data["active"] = self.active
+        return data
+
+
+class FaultSet:
+    """Thread-safe ordered list of faults; the first active matching fault wins."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._faults = []
+        self._next_id = 1
+
+    def add(self, kind, **options):
+        """Add a fault; see ``Fault`` for the options. Returns the ``Fault``."""
+        fault = Fault(
+            kind, **{k: v for k, v in options.items() if k not in ("id", "fired", "active")}
+        )
+        with self._lock:
+            fault.id = self._next_id
+            self._next_id += 1
+            self._faults.append(fault)
+        return fault
+
+    def remove(self, fault_id):
+        with self._lock:
+            before = len(self._faults)
+            self._faults = [f for f in self._faults if f.id != fault_id]
+            return len(self._faults) != before
+
+    def clear(self):
+        with self._lock:
+            self._faults = []
+
+    def list(self):
+        with self._lock:
+            return [f.to_dict() for f in self._faults]
+
+    def __len__(self):
+        with self._lock:
+            return sum(1 for f in self._faults if f.active)
+
+    def match(self, method, path, endpoint):
+        """Consume and return the fault that fires for this request, or None."""
+        with self._lock:
+            for fault in self._faults:
+                if not fault.active or not fault.matches(method, path, endpoint):
+                    continue
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    continue
+                if fault.count > 0:
+                    fault.count -= 1
+                fault.fired += 1
+                return fault
+        return None
+
+
+def parse_fault_spec(spec):
+    """``"kind"`` or ``"kind:key=value,key=value"`` (CLI form) -> keyword dict for ``FaultSet.add``.
+
+    Values are ints/floats when they look like numbers. A comma only separates options when
+    followed by ``key=``, so path regexes like ``\\d{1,3}`` survive.
+    """
+    kind, _, rest = spec.partition(":")
+    options = {}
+    if rest:
+        for part in re.split(r",(?=\s*\w+=)", rest):
+            key, sep, value = part.partition("=")
+            if not sep:
+                raise ValueError(f"bad fault option {part!r} in {spec!r} (want key=value)")
+            key, value = key.strip(), value.strip()
+            if (
+                key not in Fault.__dataclass_fields__
+                or key.startswith("_")
+                or key in ("id", "fired", "kind")
+            ):
+                raise ValueError(f"unknown fault option {key!r}")
+            if re.fullmatch(r"-?\d+", value) and key not in ("path", "body"):
+                options[key] = int(value)
+            elif re.fullmatch(r"-?\d+\.\d*", value) and key not in ("path", "body"):
+                options[key] = float(value)
+            else:
+                options[key] = value
+    return kind.strip(), options
