@@ -697,7 +697,8 @@ def test_admin_endpoints(sandbox):
     assert_error(api.admin("POST", "/transactions", custom), 409, "conflict")
     taken = dict(custom, id="tx_d_0001_01_0000001")
     assert_error(api.admin("POST", "/transactions", taken), 409, "conflict")
-    assert api.ok(tx_path("ba_d_0001_02"), limit=500)["data"][-1]["id"] == "tx_custom_1"
+    # ordered by id like every other record: "tx_c..." < "tx_d..."
+    assert api.ok(tx_path("ba_d_0001_02"), limit=500)["data"][0]["id"] == "tx_custom_1"
     assert_error(api.admin("POST", "/transactions", {"date": "2025-01-01"}), 400, "bad_request")
     assert_error(api.admin("POST", "/transactions", {"bank_account_id": "nope"}), 404, "not_found")
     assert_error(
