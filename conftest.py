@@ -1,4 +1,4 @@
-"""Repository-wide pytest setup: without an importable Odoo the addon's tests are skipped, loudly."""
+"""Repository-wide pytest setup: without Odoo, the addon's tests are skipped loudly."""
 
 import importlib.util
 

@@ -23,5 +23,4 @@
         ],
     },
     "application": True,
-    "installable": True,
 }

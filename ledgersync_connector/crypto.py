@@ -8,6 +8,7 @@ Several keys may be configured, comma-separated: the first one encrypts, all of 
 decrypt. That is how keys are rotated (see the README).
 """
 
+import contextlib
 import os
 import secrets
 import stat
@@ -52,9 +53,8 @@ def load_or_create_key_file(path):
                 key_file.write(Fernet.generate_key() + b"\n")
                 key_file.flush()
                 os.fsync(key_file.fileno())
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
+            with contextlib.suppress(FileExistsError):  # another worker linked first
+                os.link(temporary, path)
         finally:
             temporary.unlink(missing_ok=True)
     mode = stat.S_IMODE(path.stat().st_mode)

@@ -77,12 +77,21 @@ def test_install_then_uninstall_leaves_nothing_behind(database):
     assert installed.returncode == 0, installed.stderr[-3000:]
     assert not ODOO_ERROR_LINE.search(installed.stderr), installed.stderr[-3000:]
     assert psql(database, "SELECT to_regclass('ledgersync_connection')") == "ledgersync_connection"
-    assert psql(database, "SELECT count(*) FROM ir_cron c JOIN ir_model_data d ON d.res_id = c.id "
-                "AND d.model = 'ir.cron' AND d.module = 'ledgersync_connector'") == "1"
+    assert (
+        psql(
+            database,
+            "SELECT count(*) FROM ir_cron c JOIN ir_model_data d ON d.res_id = c.id "
+            "AND d.model = 'ir.cron' AND d.module = 'ledgersync_connector'",
+        )
+        == "1"
+    )
 
     uninstalled = odoo(database, "shell", "--no-http", stdin=UNINSTALL_SCRIPT)
     assert uninstalled.returncode == 0, uninstalled.stderr[-3000:]
     assert psql(database, "SELECT to_regclass('ledgersync_connection')") == ""
     assert psql(database, "SELECT to_regclass('ledgersync_client')") == ""
     assert psql(database, "SELECT count(*) FROM ir_model WHERE model LIKE 'ledgersync.%'") == "0"
-    assert psql(database, "SELECT state FROM ir_module_module WHERE name = 'ledgersync_connector'") == "uninstalled"
+    assert (
+        psql(database, "SELECT state FROM ir_module_module WHERE name = 'ledgersync_connector'")
+        == "uninstalled"
+    )

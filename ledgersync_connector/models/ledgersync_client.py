@@ -36,7 +36,9 @@ class LedgerSyncClient(models.Model):
         return {
             "name": record.name,
             "code": record.code or False,
-            "ledgersync_status": record.status if record.status in ("active", "inactive") else False,
+            "ledgersync_status": record.status
+            if record.status in ("active", "inactive")
+            else False,
             "ledgersync_updated_at": (
                 fields.Datetime.to_string(record.updated_at.replace(tzinfo=None))
                 if record.updated_at

@@ -139,7 +139,7 @@ class LedgerSyncConnection(models.Model):
             "account_locked": (
                 _("This LedgerSync account is locked after too many failed sign-ins."),
                 _(
-                    "Unlock it in LedgerSync (\"I have been locked out of my account\"), "
+                    'Unlock it in LedgerSync ("I have been locked out of my account"), '
                     "then type the password here and press Save Integration."
                 ),
             ),
@@ -171,10 +171,7 @@ class LedgerSyncConnection(models.Model):
             ),
             "server_error": (
                 _("LedgerSync answered with a server error."),
-                _(
-                    "This is usually temporary on LedgerSync's side: try again in a few "
-                    "minutes."
-                ),
+                _("This is usually temporary on LedgerSync's side: try again in a few minutes."),
             ),
             "protocol_error": (
                 _("LedgerSync sent an answer this connector does not understand."),
@@ -264,9 +261,12 @@ class LedgerSyncConnection(models.Model):
             timeout=const.REQUEST_TIMEOUT,
         )
         sudo_self = self.sudo()
-        if password is None and sudo_self.token_encrypted and sudo_self.token_expires_at:
-            if sudo_self.token_expires_at > fields.Datetime.now() + timedelta(minutes=1):
-                client.token = self._decrypted("token_encrypted")
+        token_valid = sudo_self.token_expires_at and sudo_self.token_expires_at > (
+            fields.Datetime.now() + timedelta(seconds=const.TOKEN_EXPIRY_MARGIN)
+        )
+        if password is None and sudo_self.token_encrypted and token_valid:
+            client.token = self._decrypted("token_encrypted")
+            client.token_expires_at = sudo_self.token_expires_at
         return client
 
     def _store_token(self, client):
@@ -295,9 +295,7 @@ class LedgerSyncConnection(models.Model):
         if not email:
             raise UserError(_("Type the email address of your LedgerSync account."))
         if not tools.single_email_re.match(email):
-            raise UserError(
-                _("“%(email)s” is not a valid email address.", email=email)
-            )
+            raise UserError(_("“%(email)s” is not a valid email address.", email=email))
         if not password:
             raise UserError(_("Type the password of your LedgerSync account."))
         try:
@@ -409,7 +407,9 @@ class LedgerSyncConnection(models.Model):
         self.sudo().write(values)
         reason, hint = self._describe_failure(code, detail)
         self.message_post(
-            body=self.env._("LedgerSync connection failed: %(reason)s %(hint)s", reason=reason, hint=hint)
+            body=self.env._(
+                "LedgerSync connection failed: %(reason)s %(hint)s", reason=reason, hint=hint
+            )
         )
         _logger.info(
             "LedgerSync connection %s (company %s) failed: %s", self.id, self.company_id.id, code
@@ -469,9 +469,7 @@ class LedgerSyncConnection(models.Model):
             self._record_failure("key_error")
         except errors.LedgerSyncError as error:
             # Transient or protocol trouble: keep the status, retry at the next run.
-            _logger.warning(
-                "LedgerSync sync of connection %s stopped: %s", self.id, error.code
-            )
+            _logger.warning("LedgerSync sync of connection %s stopped: %s", self.id, error.code)
 
     @api.model
     def _cron_sync(self):

@@ -143,7 +143,10 @@ class TestSaveIntegration(LedgerSyncCase):
         self.assertEqual(second.state, "connected")
         self.assertNotEqual(second.firm_name, first.firm_name)
         self.assertTrue(second.client_ids)
-        self.assertFalse(set(second.client_ids.mapped("ledgersync_id")) & set(first_clients.mapped("ledgersync_id")))
+        self.assertFalse(
+            set(second.client_ids.mapped("ledgersync_id"))
+            & set(first_clients.mapped("ledgersync_id"))
+        )
         self.assertEqual(self.connection(), second)
 
     def test_cron_sync_refreshes_and_archives_clients(self):
@@ -190,7 +193,7 @@ class TestSecretsAtRest(LedgerSyncCase):
         hits = []
         for table, column in self._text_columns():
             self.env.cr.execute(
-                f'SELECT 1 FROM "{table}" WHERE "{column}"::text LIKE %s LIMIT 1',  # noqa: S608
+                f'SELECT 1 FROM "{table}" WHERE "{column}"::text LIKE %s LIMIT 1',
                 [f"%{secret}%"],
             )
             if self.env.cr.fetchone():
@@ -228,7 +231,9 @@ class TestSecretsAtRest(LedgerSyncCase):
 
     def test_settings_save_integration_without_typing_reuses_stored_password(self):
         self.connect()
-        settings = self.env["res.config.settings"].create({"ledgersync_base_url": self.sandbox.base_url})
+        settings = self.env["res.config.settings"].create(
+            {"ledgersync_base_url": self.sandbox.base_url}
+        )
         settings.action_ledgersync_save_integration()
         self.assertEqual(self.connection().state, "connected")
 

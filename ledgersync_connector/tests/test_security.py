@@ -1,6 +1,9 @@
+import psycopg2.errors
+
 from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
 
 from .common import DEMO_EMAIL, OTHER_EMAIL, LedgerSyncCase
 
@@ -61,9 +64,9 @@ class TestAccessAndCompanies(LedgerSyncCase):
         with self.assertRaises(AccessError):
             self.env["res.config.settings"].with_user(self.accountant_a).create({})
         # Even a field read through sudo-less RPC paths never exposes the ciphertext.
-        fields_for_accountant = self.env["ledgersync.connection"].with_user(
-            self.accountant_a
-        ).fields_get()
+        fields_for_accountant = (
+            self.env["ledgersync.connection"].with_user(self.accountant_a).fields_get()
+        )
         self.assertNotIn("password_encrypted", fields_for_accountant)
         self.assertNotIn("token_encrypted", fields_for_accountant)
 
@@ -77,5 +80,9 @@ class TestAccessAndCompanies(LedgerSyncCase):
 
     def test_one_active_connection_per_company(self):
         self.connect()
-        with self.assertRaises(Exception), self.env.cr.savepoint():
+        with (
+            mute_logger("odoo.sql_db"),
+            self.assertRaises(psycopg2.errors.UniqueViolation),
+            self.env.cr.savepoint(),
+        ):
             self.env["ledgersync.connection"].create({"company_id": self.company_a.id})
