@@ -116,7 +116,7 @@ if [ -n "$odoo_src" ]; then
     data_dir="$venv/odoo-data"
     addons_path="$repo,$odoo_src/addons,$odoo_src/odoo/addons"
     dropdb --if-exists "$test_db"
-    odoo_log="$venv/odoo-install.log"
+    odoo_log="$venv/odoo-install-$test_db.log"
     if ! "$venv/bin/python" "$odoo_src/odoo-bin" --addons-path="$addons_path" --data-dir="$data_dir" \
         --db_host="$PGHOST" --db_port="$PGPORT" --db_user="$PGUSER" -d "$test_db" \
         -i ledgersync_connector --stop-after-init --http-interface=127.0.0.1 \

@@ -31,3 +31,19 @@ MAX_WINDOW_DAYS = 366
 TOKEN_EXPIRY_MARGIN = 60
 # Messages from LedgerSync are cut to this many characters before they reach an error.
 SERVER_MESSAGE_MAX_CHARS = 200
+
+# -- Sync engine (ledgersync_connector/sync) ---------------------------------------------
+
+# First sync of a bank account: how many days of history (Settings can change it).
+DEFAULT_HISTORY_DAYS = 90
+# Incremental syncs ask for changes since the cursor minus this, so that changes that
+# reach LedgerSync late, or clocks that disagree, are never missed.
+UPDATED_SINCE_OVERLAP_SECONDS = 3600
+# A worker holds a bank account this long; a crashed worker's accounts are then free again.
+ACCOUNT_LEASE_SECONDS = 600
+# A run whose heartbeat is older than this is taken over by the next worker.
+RUN_STALE_SECONDS = 900
+# A cron worker stops taking bank accounts when less time than this is left.
+CRON_MIN_SECONDS_LEFT = 60
+# After this many bank accounts in a row fail with a server error, the run stops.
+MAX_CONSECUTIVE_SERVER_ERRORS = 5

@@ -944,6 +944,17 @@ class SandboxApp:
             self._tx_over.setdefault(record["bank_account_id"], {})[tx_id] = record
             return _jsonable(record)
 
+    def restore_transaction(self, tx_id):
+        """A vanished transaction comes back upstream (aggregators do that): it returns to
+        date queries and shows up in ``updated_since`` queries, not deleted."""
+        with self._lock:
+            found = self._transaction(tx_id)
+            if found is None or not found[1]["deleted"]:
+                raise _not_found(f"deleted transaction {tx_id!r}")
+            record = dict(found[1], deleted=False, updated_at=self.clock.now())
+            self._tx_over.setdefault(record["bank_account_id"], {})[tx_id] = record
+            return _jsonable(record)
+
     def add_client(self, firm="demo", *, bank_accounts=None, **fields):
         """Add a client to a firm (with ``bank_accounts`` generated accounts, default the
         configured number, each with generated history). Fields: name, code, status."""
@@ -983,6 +994,15 @@ class SandboxApp:
                 raise _not_found(f"client {cid!r}")
             self._client_over[client[0]][cid] = REMOVED
             return {"id": cid, "removed": True}
+
+    def restore_client(self, cid):
+        """A removed client is listed again, with its accounts and transactions."""
+        with self._lock:
+            for overlay in self._client_over.values():
+                if cid in overlay and overlay[cid] is REMOVED:
+                    del overlay[cid]
+                    return {"id": cid, "removed": False}
+            raise _not_found(f"removed client {cid!r}")
 
     def add_bank_account(self, cid, *, transactions=None, **fields):
         """Add a bank account to a client with ``transactions`` generated transactions (default

@@ -8,6 +8,8 @@ from odoo.exceptions import UserError
 from .. import const
 from ..api import LedgerSyncClient, errors, validate_base_url
 from ..crypto import SecretBox, SecretKeyError, resolve_key_material
+from ..sync.engine import RunStopped, SyncEngine, describe_error
+from ..sync.mapping import CurrencyError
 
 _logger = logging.getLogger(__name__)
 
@@ -68,7 +70,16 @@ class LedgerSyncConnection(models.Model):
     firm_name = fields.Char(copy=False, readonly=True)
     last_verified_at = fields.Datetime(string="Verified On", copy=False, readonly=True)
     last_sync_at = fields.Datetime(string="Last Sync", copy=False, readonly=True)
+    history_days = fields.Integer(
+        string="History (days)",
+        default=const.DEFAULT_HISTORY_DAYS,
+        help="How far back the first sync of a bank account loads its transactions.",
+    )
+    history_start_date = fields.Date(
+        help="Load history from this day instead (overrides the number of days)."
+    )
     client_ids = fields.One2many("ledgersync.client", "connection_id", string="Clients")
+    sync_run_ids = fields.One2many("ledgersync.sync.run", "connection_id", string="Sync Runs")
     client_count = fields.Integer(compute="_compute_client_count")
 
     _one_active_per_company = models.UniqueIndex(
@@ -434,55 +445,154 @@ class LedgerSyncConnection(models.Model):
 
     # ------------------------------------------------------------------ sync
 
+    def _history_start_date(self):
+        self.ensure_one()
+        if self.history_start_date:
+            return self.history_start_date
+        return fields.Date.context_today(self) - timedelta(days=self.history_days or 0)
+
     def _can_sync(self):
         self.ensure_one()
-        return (
+        return bool(
             self.active
             and self.state == "connected"
             and not self.login_blocked
             and self.sudo().password_encrypted
         )
 
-    def _sync_clients(self):
-        """Bring the firm's client list up to date; archive clients gone upstream."""
+    def _running_run(self):
         self.ensure_one()
-        client = self._api_client()
-        try:
-            seen_ids = set()
-            for page in client.iter_client_pages(limit=const.CLIENT_PAGE_SIZE):
-                self.env["ledgersync.client"]._upsert_from_api(self, page.items)
-                seen_ids.update(item.id for item in page.items)
-            self.env["ledgersync.client"]._archive_missing(self, seen_ids)
-            self._store_token(client)
-        finally:
-            client.close()
-        self.last_sync_at = fields.Datetime.now()
+        return self.env["ledgersync.sync.run"].search(
+            [("connection_id", "=", self.id), ("state", "=", "running")], limit=1
+        )
 
-    def _sync(self):
-        """One sync of this connection; auth failures turn the status red."""
+    def _start_or_join_run(self, trigger):
+        """The running run of this connection, or a new one; None if another worker holds
+        the first phase (listing clients and bank accounts)."""
         self.ensure_one()
+        # Serialises run creation between workers; released by the next commit.
+        self.env.cr.execute(
+            "SELECT id FROM ledgersync_connection WHERE id = %s FOR NO KEY UPDATE", [self.id]
+        )
+        self.env.cr.execute("SELECT pg_backend_pid()")
+        worker_pid = self.env.cr.fetchone()[0]
+        run = self._running_run()
+        if run:
+            if run.phase == "structure":
+                if not run._is_abandoned():
+                    return None
+                run.worker_pid = worker_pid  # take over the first phase
+            return run
+        return self.env["ledgersync.sync.run"].create(
+            {"connection_id": self.id, "trigger": trigger, "worker_pid": worker_pid}
+        )
+
+    def _sync(self, trigger="scheduled", commit=None):
+        """Run (or help with) this connection's sync.
+
+        ``commit`` is called after each unit of work and returns the seconds left (the
+        cron passes ``ir.cron._commit_progress``). Returns ``(run, out_of_time)``: the run
+        (empty when there was nothing to do), and whether this worker stopped for lack of
+        time with bank accounts left to take.
+        """
+        self.ensure_one()
+        commit = commit or (lambda: float("inf"))
+        no_run = self.env["ledgersync.sync.run"]
+        if not self._can_sync():
+            return no_run, False
+        run = self._start_or_join_run(trigger)
+        if not run:
+            return no_run, False
+        commit()
         try:
-            self._sync_clients()
-        except errors.AuthenticationError as error:
-            self._record_failure(error.code)
+            api_client = self._api_client()
         except SecretKeyError:
             self._record_failure("key_error")
-        except errors.LedgerSyncError as error:
-            # Transient or protocol trouble: keep the status, retry at the next run.
-            _logger.warning("LedgerSync sync of connection %s stopped: %s", self.id, error.code)
+            run._finish("failed", "key_error", "The stored credentials cannot be decrypted.")
+            return run, False
+        engine = SyncEngine(run, api_client, commit)
+        finished = True
+        try:
+            if run.phase == "structure":
+                engine.sync_structure()
+            finished = engine.sync_transactions()
+            self._store_token(api_client)
+            if finished:
+                run._finish_if_complete()
+        except RunStopped as stop:
+            error = stop.error
+            self._store_token(api_client)
+            if isinstance(error, errors.AuthenticationError):
+                self._record_failure(error.code)
+                run._finish("failed", error.code, describe_error(error))
+            else:
+                # Rate limited or unreachable: positions stay where they are and the next
+                # run resumes; this is never "no new data".
+                run._finish("partial", error.code, describe_error(error))
+        except errors.AuthenticationError as error:
+            self._record_failure(error.code)
+            run._finish("failed", error.code, describe_error(error))
+        except (errors.LedgerSyncError, CurrencyError) as error:
+            run._finish("partial", getattr(error, "code", "currency"), describe_error(error))
+        finally:
+            run._add_counts(api_calls=api_client.stats["api_calls"])
+            api_client.close()
+        self.last_sync_at = fields.Datetime.now()
+        commit()
+        return run, not finished
 
     @api.model
     def _cron_sync(self):
         connections = self.search([("state", "=", "connected"), ("login_blocked", "=", False)])
         connections = connections.filtered(lambda connection: connection._can_sync())
-        self.env["ir.cron"]._commit_progress(remaining=len(connections))
+        cron = self.env["ir.cron"]
+        cron._commit_progress(remaining=len(connections))
         for connection in connections:
-            connection._sync()
-            self.env["ir.cron"]._commit_progress(1)
+            _run, out_of_time = connection._sync(
+                trigger="scheduled" if connection.sync_run_ids else "initial",
+                commit=cron._commit_progress,
+            )
+            if out_of_time:
+                # Out of time with work left: the cron comes back at once to go on.
+                cron._commit_progress(remaining=1)
+                return
+            cron._commit_progress(1)
 
     def action_sync_now(self):
+        """Start a sync in the background (the cron), unless one is already running."""
+        self.ensure_one()
+        running = self._running_run()
+        if running:
+            return {
+                "type": "ir.actions.client",
+                "tag": "display_notification",
+                "params": {
+                    "type": "warning",
+                    "title": self.env._("LedgerSync sync already running"),
+                    "message": self.env._(
+                        "A sync started on %(start)s is still running (%(done)s of %(total)s "
+                        "bank accounts done). It is not started twice.",
+                        start=fields.Datetime.to_string(running.started_at),
+                        done=running.accounts_done,
+                        total=running.accounts_total,
+                    ),
+                },
+            }
+        if not self._can_sync():
+            raise UserError(
+                self.env._("Connect LedgerSync first: Settings → LedgerSync Integration.")
+            )
         self.env.ref("ledgersync_connector.ir_cron_ledgersync_sync")._trigger()
-        return True
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "info",
+                "title": self.env._("LedgerSync sync started"),
+                "message": self.env._("The sync runs in the background; see Sync History."),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     def action_open_clients(self):
         self.ensure_one()

@@ -1,4 +1,8 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+# ir.cron interval types, in hours.
+INTERVAL_HOURS = {"minutes": 1 / 60, "hours": 1, "days": 24, "weeks": 168, "months": 720}
 
 
 class ResConfigSettings(models.TransientModel):
@@ -39,6 +43,19 @@ class ResConfigSettings(models.TransientModel):
     ledgersync_failure_reason = fields.Char(related="ledgersync_connection_id.failure_reason")
     ledgersync_failure_hint = fields.Char(related="ledgersync_connection_id.failure_hint")
     ledgersync_client_count = fields.Integer(related="ledgersync_connection_id.client_count")
+    ledgersync_last_sync_at = fields.Datetime(related="ledgersync_connection_id.last_sync_at")
+    ledgersync_history_days = fields.Integer(
+        string="LedgerSync History (days)",
+        compute="_compute_ledgersync_history_days",
+        store=True,
+        readonly=False,
+    )
+    ledgersync_sync_interval_hours = fields.Integer(
+        string="LedgerSync Sync Interval (hours)",
+        compute="_compute_ledgersync_sync_interval_hours",
+        store=True,
+        readonly=False,
+    )
 
     @api.depends("company_id")
     def _compute_ledgersync_connection_id(self):
@@ -61,6 +78,53 @@ class ResConfigSettings(models.TransientModel):
                 settings.ledgersync_connection_id.base_url or default_base_url
             )
 
+    @api.depends("company_id")
+    def _compute_ledgersync_history_days(self):
+        default_days = (
+            self.env["ledgersync.connection"]
+            ._fields["history_days"]
+            .default(self.env["ledgersync.connection"])
+        )
+        for settings in self:
+            connection = settings.ledgersync_connection_id
+            settings.ledgersync_history_days = (
+                connection.history_days if connection else default_days
+            )
+
+    @api.depends("company_id")
+    def _compute_ledgersync_sync_interval_hours(self):
+        cron = self._ledgersync_cron()
+        hours = cron.interval_number * INTERVAL_HOURS.get(cron.interval_type, 1) if cron else 1
+        for settings in self:
+            settings.ledgersync_sync_interval_hours = max(int(hours), 1)
+
+    def _ledgersync_cron(self):
+        return self.env.ref(
+            "ledgersync_connector.ir_cron_ledgersync_sync", raise_if_not_found=False
+        )
+
+    def set_values(self):
+        result = super().set_values()
+        if self.ledgersync_history_days < 0 or self.ledgersync_sync_interval_hours < 1:
+            raise UserError(
+                self.env._(
+                    "The LedgerSync history must be 0 days or more, and the sync interval at "
+                    "least 1 hour."
+                )
+            )
+        connection = self.ledgersync_connection_id
+        if connection and connection.history_days != self.ledgersync_history_days:
+            connection.history_days = self.ledgersync_history_days
+        cron = self._ledgersync_cron()
+        if cron and (cron.interval_type, cron.interval_number) != (
+            "hours",
+            self.ledgersync_sync_interval_hours,
+        ):
+            cron.sudo().write(
+                {"interval_type": "hours", "interval_number": self.ledgersync_sync_interval_hours}
+            )
+        return result
+
     def _compute_ledgersync_password(self):
         self.ledgersync_password = False
 
@@ -81,6 +145,8 @@ class ResConfigSettings(models.TransientModel):
 
     def action_ledgersync_save_integration(self):
         self.ensure_one()
+        if self.ledgersync_history_days < 0:
+            raise UserError(self.env._("The LedgerSync history must be 0 days or more."))
         connection = self.env["ledgersync.connection"]._for_company(self.company_id)
         password = self._ledgersync_typed_password()
         if not password and connection.has_password and not connection.login_blocked:
@@ -88,7 +154,11 @@ class ResConfigSettings(models.TransientModel):
             password = connection._decrypted("password_encrypted")
         # Drop the typed password from this transient row whatever happens next.
         self.sudo().ledgersync_password_encrypted = False
-        connection.action_connect(self.ledgersync_email, password, self.ledgersync_base_url)
+        connection = connection.action_connect(
+            self.ledgersync_email, password, self.ledgersync_base_url
+        )
+        if connection.history_days != self.ledgersync_history_days:
+            connection.history_days = self.ledgersync_history_days
         return self._ledgersync_reload()
 
     def action_ledgersync_disconnect(self):
@@ -98,8 +168,15 @@ class ResConfigSettings(models.TransientModel):
 
     def action_ledgersync_sync_now(self):
         self.ensure_one()
-        self.ledgersync_connection_id.action_sync_now()
-        return self._ledgersync_reload()
+        return self.ledgersync_connection_id.action_sync_now()
+
+    def action_ledgersync_open_sync_history(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "ledgersync_connector.ledgersync_sync_run_action"
+        )
+        action["domain"] = [("connection_id", "=", self.ledgersync_connection_id.id)]
+        return action
 
     def action_ledgersync_open_clients(self):
         self.ensure_one()

@@ -1,3 +1,5 @@
 from . import test_connection
 from . import test_security
+from . import test_sync
 from . import test_settings_tour
+from . import test_review_views

@@ -1,0 +1,134 @@
+from odoo import api, fields, models
+
+ACCOUNT_TYPES = ("checking", "savings", "credit_card", "other")
+BANK_LINK_STATES = ("ok", "broken", "needs_mfa")
+
+
+class LedgerSyncBankAccount(models.Model):
+    _name = "ledgersync.bank.account"
+    _description = "LedgerSync Bank Account"
+    _inherit = ["mail.thread", "ledgersync.synced.mixin"]
+    _ledgersync_parent_field = "client_id"
+    _order = "client_id, name, id"
+    _check_company_auto = True
+
+    name = fields.Char(required=True, tracking=True)
+    display_mask = fields.Char(string="Account Number", compute="_compute_display_mask")
+    client_id = fields.Many2one(
+        "ledgersync.client", required=True, readonly=True, index=True, ondelete="cascade"
+    )
+    connection_id = fields.Many2one(
+        related="client_id.connection_id", store=True, index=True, readonly=True
+    )
+    company_id = fields.Many2one(
+        related="client_id.company_id", store=True, index=True, readonly=True
+    )
+    ledgersync_id = fields.Char(string="LedgerSync ID", required=True, readonly=True)
+    institution = fields.Char(readonly=True)
+    mask = fields.Char(string="Last Digits", readonly=True)
+    account_type = fields.Selection(
+        [
+            ("checking", "Checking"),
+            ("savings", "Savings"),
+            ("credit_card", "Credit Card"),
+            ("other", "Other"),
+        ],
+        string="Type",
+        readonly=True,
+    )
+    currency_code = fields.Char(readonly=True)
+    currency_id = fields.Many2one("res.currency", readonly=True)
+    current_balance = fields.Monetary(currency_field="currency_id", readonly=True)
+    connection_status = fields.Selection(
+        [("ok", "OK"), ("broken", "Broken"), ("needs_mfa", "Needs MFA")],
+        string="Bank Connection",
+        readonly=True,
+        help="State of LedgerSync's own link to the bank.",
+    )
+    last_refreshed_at = fields.Datetime(string="Refreshed by the Bank", readonly=True)
+    journal_id = fields.Many2one(
+        "account.journal",
+        string="Bank Journal",
+        domain="[('type', '=', 'bank'), ('company_id', '=', company_id)]",
+        check_company=True,
+        help="Odoo bank journal whose statements receive this account's reviewed transactions.",
+    )
+    transaction_ids = fields.One2many("ledgersync.transaction", "bank_account_id")
+    transaction_count = fields.Integer(compute="_compute_transaction_count")
+    active = fields.Boolean(default=True)
+
+    # Sync bookkeeping (see sync/engine.py).
+    history_loaded_until = fields.Date(
+        readonly=True, copy=False, help="Initial history is loaded up to this day (included)."
+    )
+    initial_sync_done = fields.Boolean(readonly=True, copy=False)
+    sync_cursor = fields.Datetime(
+        readonly=True,
+        copy=False,
+        help="Changes made in LedgerSync after this instant (minus a safety overlap) are "
+        "fetched at the next sync.",
+    )
+    last_synced_at = fields.Datetime(readonly=True, copy=False)
+    last_sync_error = fields.Char(readonly=True, copy=False)
+    last_sync_run_id = fields.Many2one("ledgersync.sync.run", readonly=True, copy=False)
+    sync_lease_until = fields.Datetime(readonly=True, copy=False)
+    sync_worker_pid = fields.Integer(
+        readonly=True, copy=False, help="PostgreSQL backend of the worker holding the lease."
+    )
+
+    _ledgersync_id_unique = models.Constraint(
+        "UNIQUE (client_id, ledgersync_id)",
+        "A LedgerSync bank account is stored once per client.",
+    )
+
+    @api.depends("mask", "institution")
+    def _compute_display_mask(self):
+        for account in self:
+            account.display_mask = f"•••• {account.mask}" if account.mask else False
+
+    def _compute_transaction_count(self):
+        counts = dict(
+            self.env["ledgersync.transaction"]._read_group(
+                [("bank_account_id", "in", self.ids)], ["bank_account_id"], ["__count"]
+            )
+        )
+        for account in self:
+            account.transaction_count = counts.get(account, 0)
+
+    @api.depends("name", "mask", "institution")
+    def _compute_display_name(self):
+        for account in self:
+            parts = [account.name or ""]
+            if account.mask:
+                parts.append(f"••{account.mask}")
+            account.display_name = " ".join(parts)
+
+    @api.model
+    def _values_from_api(self, record, client, currency_ids):
+        currency_code = (record.currency or "").upper()
+        return {
+            "name": record.name,
+            "institution": record.institution or False,
+            "mask": record.mask or False,
+            "account_type": record.type if record.type in ACCOUNT_TYPES else "other",
+            "currency_code": currency_code or False,
+            "currency_id": currency_ids.get(currency_code, False),
+            "current_balance": float(record.current_balance or 0),
+            "connection_status": (
+                record.connection_status if record.connection_status in BANK_LINK_STATES else False
+            ),
+            "last_refreshed_at": (
+                fields.Datetime.to_string(record.last_refreshed_at.replace(tzinfo=None))
+                if record.last_refreshed_at
+                else False
+            ),
+        }
+
+    def action_open_transactions(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "ledgersync_connector.ledgersync_transaction_action"
+        )
+        action["domain"] = [("bank_account_id", "=", self.id)]
+        action["context"] = {"default_bank_account_id": self.id}
+        return action

@@ -1,0 +1,74 @@
+from odoo import api, fields, models
+
+
+class LedgerSyncSyncedMixin(models.AbstractModel):
+    """Records keyed by their LedgerSync id under a parent (connection or client).
+
+    Upserts a page of API records in one query plus one batched create, writes only the
+    rows whose values changed, restores archived rows that reappear, and archives the rows
+    that LedgerSync no longer lists.
+    """
+
+    _name = "ledgersync.synced.mixin"
+    _description = "Record synced from LedgerSync"
+    # The field that links a record to its parent; set by each model.
+    _ledgersync_parent_field = None
+
+    @api.model
+    def _values_from_api(self, record, parent):
+        raise NotImplementedError
+
+    @api.model
+    def _create_values_from_api(self, record, parent):
+        """Values set only when a record is created (the parent, the company)."""
+        return {self._ledgersync_parent_field: parent.id, "ledgersync_id": record.id}
+
+    @api.model
+    def _upsert_from_api(self, parent, records, *args):
+        if not records:
+            return self.browse()
+        existing = self.with_context(active_test=False).search(
+            [
+                (self._ledgersync_parent_field, "=", parent.id),
+                ("ledgersync_id", "in", [record.id for record in records]),
+            ]
+        )
+        by_ledgersync_id = {row.ledgersync_id: row for row in existing}
+        to_create = []
+        for record in records:
+            values = self._values_from_api(record, parent, *args)
+            row = by_ledgersync_id.get(record.id)
+            if row is None:
+                to_create.append(dict(values, **self._create_values_from_api(record, parent)))
+                continue
+            changed = {
+                name: value
+                for name, value in dict(values, active=True).items()
+                if row._ledgersync_value_differs(name, value)
+            }
+            if changed:
+                row.write(changed)
+        return existing | self.create(to_create)
+
+    def _ledgersync_value_differs(self, name, value):
+        field = self._fields[name]
+        current = self[name]
+        if field.type == "many2one":
+            current = current.id
+        elif field.type == "datetime" and current:
+            current = fields.Datetime.to_string(current)
+        elif field.type in ("float", "monetary"):
+            return float(current or 0.0) != float(value or 0.0)
+        return (current or False) != (value or False)
+
+    @api.model
+    def _archive_missing(self, parent, seen_ledgersync_ids):
+        """Archive the parent's records that LedgerSync no longer lists."""
+        missing = self.search(
+            [
+                (self._ledgersync_parent_field, "=", parent.id),
+                ("ledgersync_id", "not in", list(seen_ledgersync_ids)),
+            ]
+        )
+        missing.action_archive()
+        return missing

@@ -1,0 +1,112 @@
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+
+# What an accountant may change; everything else comes from LedgerSync.
+REVIEW_FIELDS = frozenset({"partner_id", "account_id", "review_state"})
+MATCH_TYPES = [("rule", "Rule"), ("ai", "AI"), ("semantic", "Semantic")]
+
+
+class LedgerSyncTransaction(models.Model):
+    """A bank transaction synced from LedgerSync, reviewed by an accountant.
+
+    Rows are written in batches by sync/engine.py with plain SQL (no chatter, no
+    tracking): the review fields (partner, GL account, review state) belong to the
+    accountant and the sync never overwrites them.
+    """
+
+    _name = "ledgersync.transaction"
+    _description = "LedgerSync Transaction"
+    _order = "date desc, id desc"
+    _check_company_auto = True
+    _rec_name = "description"
+
+    bank_account_id = fields.Many2one(
+        "ledgersync.bank.account", required=True, readonly=True, ondelete="cascade"
+    )
+    client_id = fields.Many2one("ledgersync.client", required=True, readonly=True)
+    company_id = fields.Many2one("res.company", required=True, readonly=True)
+    ledgersync_id = fields.Char(string="LedgerSync ID", required=True, readonly=True)
+    date = fields.Date(required=True, readonly=True)
+    description = fields.Char(readonly=True)
+    reference = fields.Char(readonly=True, help="Check number or bank reference.")
+    amount = fields.Monetary(
+        currency_field="currency_id", readonly=True, help="Negative: money out of the account."
+    )
+    currency_id = fields.Many2one("res.currency", required=True, readonly=True)
+    ledgersync_status = fields.Selection(
+        [("pending", "Pending"), ("posted", "Posted")],
+        string="Bank Status",
+        required=True,
+        readonly=True,
+    )
+    vendor_name = fields.Char(string="LedgerSync Vendor", readonly=True)
+    gl_code = fields.Char(string="LedgerSync GL Code", readonly=True)
+    match_type = fields.Selection(MATCH_TYPES, readonly=True, help="Empty: unmatched.")
+    # View support: a badge needs a value to show "Unmatched" in red (match_type is empty).
+    match_status = fields.Selection(
+        [*MATCH_TYPES, ("unmatched", "Unmatched")],
+        string="Match",
+        compute="_compute_match_status",
+        help="How LedgerSync matched the transaction: green by a rule, yellow by AI or "
+        "semantic matching (worth a second look), red unmatched.",
+    )
+    ledgersync_updated_at = fields.Datetime(string="Updated in LedgerSync", readonly=True)
+    content_hash = fields.Char(readonly=True, copy=False)
+    active = fields.Boolean(default=True, readonly=True)
+
+    partner_id = fields.Many2one(
+        "res.partner", string="Vendor", check_company=True, index="btree_not_null"
+    )
+    account_id = fields.Many2one(
+        "account.account", string="GL Account", check_company=True, index="btree_not_null"
+    )
+    review_state = fields.Selection(
+        [("to_review", "To Review"), ("reviewed", "Reviewed"), ("exported", "Exported")],
+        default="to_review",
+        required=True,
+    )
+    statement_line_id = fields.Many2one(
+        "account.bank.statement.line", readonly=True, copy=False, ondelete="set null"
+    )
+
+    _ledgersync_id_unique = models.Constraint(
+        "UNIQUE (bank_account_id, ledgersync_id)",
+        "A LedgerSync transaction is stored once per bank account.",
+    )
+    _account_date_idx = models.Index("(bank_account_id, date DESC)")
+    _client_date_idx = models.Index("(client_id, date DESC)")
+    _company_review_idx = models.Index("(company_id, review_state)")
+
+    @api.depends("match_type")
+    def _compute_match_status(self):
+        for transaction in self:
+            transaction.match_status = transaction.match_type or "unmatched"
+
+    @api.depends("description", "date", "amount")
+    def _compute_display_name(self):
+        for transaction in self:
+            transaction.display_name = transaction.description or transaction.ledgersync_id
+
+    def write(self, vals):
+        # LedgerSync's data is the sync's alone: the view's readonly flags are not a
+        # protection against RPC, and a tampered row would never be corrected, since the
+        # sync only rewrites rows whose content changed upstream.
+        if not self.env.su and not self.env.user.has_group("base.group_system"):
+            forbidden = set(vals) - REVIEW_FIELDS
+            if forbidden:
+                raise AccessError(
+                    self.env._(
+                        "Only the review fields of a LedgerSync transaction can be changed "
+                        "(vendor, GL account, review state); %(fields)s come from LedgerSync.",
+                        fields=", ".join(sorted(forbidden)),
+                    )
+                )
+        return super().write(vals)
+
+    def action_mark_reviewed(self):
+        self.filtered(lambda t: t.review_state == "to_review").review_state = "reviewed"
+        return True
+
+    def action_mark_to_review(self):
+        self.filtered(lambda t: t.review_state == "reviewed").review_state = "to_review"
+        return True

@@ -1,0 +1,404 @@
+"""The sync engine: a connection's clients, bank accounts and transactions.
+
+Rules (DESIGN.md "Sync"):
+- every page is one batch: one query finds the existing rows, one INSERT creates the new
+  ones, one UPDATE rewrites the changed ones, one UPDATE archives tombstones;
+- the caller's ``commit`` runs after every page; a bank account's position (history loaded
+  up to a day, incremental cursor) is written in the same transaction as the page that
+  completes it, so a crash at any moment resumes without gaps or duplicates;
+- work is split per bank account, each taken under a lease (``FOR UPDATE SKIP LOCKED``),
+  so several workers can share one run.
+"""
+
+import logging
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from .. import const
+from ..api import date_windows, errors
+from . import mapping
+
+_logger = logging.getLogger(__name__)
+
+# Errors after which no other bank account can do better in this run.
+RUN_STOPPING_ERRORS = (errors.AuthenticationError, errors.RateLimited, errors.Unreachable)
+# Errors that concern one bank account; the others go on.
+ACCOUNT_ERRORS = (
+    errors.ServerError,
+    errors.ProtocolError,
+    errors.RequestRejected,
+    mapping.CurrencyError,
+)
+
+INSERT_COLUMNS = (
+    "bank_account_id",
+    "client_id",
+    "company_id",
+    "ledgersync_id",
+    "date",
+    "description",
+    "reference",
+    "amount",
+    "currency_id",
+    "ledgersync_status",
+    "vendor_name",
+    "gl_code",
+    "match_type",
+    "ledgersync_updated_at",
+    "content_hash",
+    "active",
+    "review_state",
+    "create_uid",
+    "create_date",
+    "write_uid",
+    "write_date",
+)
+UPDATE_COLUMNS = (
+    "date",
+    "description",
+    "reference",
+    "amount",
+    "currency_id",
+    "ledgersync_status",
+    "vendor_name",
+    "gl_code",
+    "match_type",
+    "ledgersync_updated_at",
+    "content_hash",
+)
+UPDATE_TEMPLATE = (
+    "(%s::int, %s::date, %s::varchar, %s::varchar, %s::numeric, %s::int, %s::varchar, "
+    "%s::varchar, %s::varchar, %s::varchar, %s::timestamp, %s::varchar)"
+)
+
+
+def utc_now():
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def naive_utc(moment):
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment else None
+
+
+class RunStopped(Exception):
+    """Ends the run early; ``error`` says why."""
+
+    def __init__(self, error):
+        super().__init__(getattr(error, "code", str(error)))
+        self.error = error
+
+
+class SyncEngine:
+    """Runs (a share of) one sync run of one connection.
+
+    ``commit()`` is called after each unit of work and returns the seconds left in the
+    worker's time budget: the cron passes ``ir.cron._commit_progress``; tests pass a
+    function that only releases a savepoint.
+    """
+
+    def __init__(self, run, api_client, commit):
+        self.run = run
+        self.connection = run.connection_id
+        self.env = run.env
+        self.cr = run.env.cr
+        self.api = api_client
+        self.commit = commit
+        self.worker = uuid.uuid4().hex[:12]
+        self.currency_ids = self._active_currency_ids()
+        self._consecutive_server_errors = 0
+
+    # ------------------------------------------------------------------ structure
+
+    def sync_structure(self):
+        """Clients, then each active client's bank accounts; archive what vanished."""
+        Client = self.env["ledgersync.client"]
+        seen_clients = set()
+        for page in self.api.iter_client_pages(limit=const.CLIENT_PAGE_SIZE):
+            Client._upsert_from_api(self.connection, page.items)
+            seen_clients.update(item.id for item in page.items)
+        Client._archive_missing(self.connection, seen_clients)
+        self.commit()
+        BankAccount = self.env["ledgersync.bank.account"]
+        for client in Client.search([("connection_id", "=", self.connection.id)]):
+            seen_accounts = set()
+            try:
+                for page in self.api.iter_bank_account_pages(
+                    client.ledgersync_id, limit=const.BANK_ACCOUNT_PAGE_SIZE
+                ):
+                    BankAccount._upsert_from_api(client, page.items, self.currency_ids)
+                    seen_accounts.update(item.id for item in page.items)
+            except ACCOUNT_ERRORS as error:
+                # Keep this client's accounts as they are; the others go on.
+                _logger.warning(
+                    "LedgerSync: bank accounts of client %s not listed: %s",
+                    client.id,
+                    describe_error(error),
+                )
+                continue
+            BankAccount._archive_missing(client, seen_accounts)
+            self.commit()
+        accounts_total = BankAccount.search_count(self._account_domain())
+        self.run.write({"accounts_total": accounts_total, "phase": "transactions"})
+        self.commit()
+
+    def _account_domain(self):
+        return [
+            ("connection_id", "=", self.connection.id),
+            ("active", "=", True),
+            ("client_id.active", "=", True),
+        ]
+
+    # ------------------------------------------------------------------ transactions
+
+    def sync_transactions(self, min_seconds_left=const.CRON_MIN_SECONDS_LEFT):
+        """Take bank accounts one at a time until none is left or time runs low.
+
+        Returns True when this worker found no account left to take.
+        """
+        while True:
+            account = self._claim_next_account()
+            if account is None:
+                return True
+            seconds_left = self._sync_one_account(account)
+            if seconds_left < min_seconds_left:
+                return False
+
+    def _claim_next_account(self):
+        self.env.flush_all()
+        self.cr.execute(
+            """
+            UPDATE ledgersync_bank_account
+               SET sync_lease_until = (now() at time zone 'UTC') + %(lease)s * interval '1 second',
+                   sync_worker_pid = pg_backend_pid()
+             WHERE id = (
+                SELECT account.id
+                  FROM ledgersync_bank_account account
+                  JOIN ledgersync_client client ON client.id = account.client_id
+                 WHERE account.connection_id = %(connection)s
+                   AND account.active AND client.active
+                   AND account.last_sync_run_id IS DISTINCT FROM %(run)s
+                   AND (account.sync_lease_until IS NULL
+                        OR account.sync_lease_until < (now() at time zone 'UTC')
+                        -- the worker holding the lease is gone (process killed)
+                        OR NOT EXISTS (SELECT 1 FROM pg_stat_activity
+                                        WHERE pid = account.sync_worker_pid))
+                 ORDER BY account.id
+                 LIMIT 1
+                   FOR UPDATE OF account SKIP LOCKED
+             )
+            RETURNING id
+            """,
+            {
+                "lease": const.ACCOUNT_LEASE_SECONDS,
+                "connection": self.connection.id,
+                "run": self.run.id,
+            },
+        )
+        row = self.cr.fetchone()
+        account = self.env["ledgersync.bank.account"]
+        if not row:
+            return None
+        account.invalidate_model(["sync_lease_until", "sync_worker_pid"])
+        # Commit the lease at once, so that other workers skip this account.
+        self.commit()
+        return account.browse(row[0])
+
+    def _sync_one_account(self, account):
+        try:
+            if account.initial_sync_done:
+                self._load_changes(account)
+            else:
+                self._load_history(account)
+        except RUN_STOPPING_ERRORS as error:
+            self._release(account, error=error)
+            raise RunStopped(error) from error
+        except ACCOUNT_ERRORS as error:
+            self._release(account, error=error)
+            self.run._add_counts(accounts_done=1, accounts_failed=1)
+            if isinstance(error, errors.ServerError):
+                self._consecutive_server_errors += 1
+                if self._consecutive_server_errors >= const.MAX_CONSECUTIVE_SERVER_ERRORS:
+                    raise RunStopped(error) from error
+            return self.commit()
+        self._consecutive_server_errors = 0
+        self._release(account)
+        self.run._add_counts(accounts_done=1)
+        return self.commit()
+
+    def _release(self, account, error=None):
+        values = {
+            "sync_lease_until": False,
+            "sync_worker_pid": False,
+            "last_sync_run_id": self.run.id,
+        }
+        if error is None:
+            values.update(last_sync_error=False, last_synced_at=utc_now())
+        else:
+            values["last_sync_error"] = describe_error(error)
+            _logger.warning(
+                "LedgerSync: bank account %s not synced: %s", account.id, values["last_sync_error"]
+            )
+        account.write(values)
+
+    def _load_history(self, account):
+        """Initial load: the history in date windows, oldest first, resumable per window."""
+        today = utc_now().date()
+        if not account.sync_cursor:
+            # Changes made from now on are fetched by the first incremental sync.
+            account.sync_cursor = utc_now()
+        start = (
+            account.history_loaded_until + timedelta(days=1)
+            if account.history_loaded_until
+            else self.connection._history_start_date()
+        )
+        # One day ahead: no time zone's "today" is left out.
+        end = today + timedelta(days=1)
+        if start <= end:
+            for window_start, window_end in date_windows(start, end):
+                for page in self.api.iter_transaction_pages(
+                    account.ledgersync_id,
+                    start_date=window_start,
+                    end_date=window_end,
+                    limit=const.TRANSACTION_PAGE_SIZE,
+                ):
+                    self._apply_page(account, page.items)
+                    if page.next_cursor is None:
+                        account.history_loaded_until = window_end
+                    self.commit()
+        account.initial_sync_done = True
+
+    def _load_changes(self, account):
+        """Incremental: everything changed since the cursor, minus a safety overlap."""
+        started = utc_now()
+        since = account.sync_cursor - timedelta(seconds=const.UPDATED_SINCE_OVERLAP_SECONDS)
+        for page in self.api.iter_transaction_pages(
+            account.ledgersync_id, updated_since=since, limit=const.TRANSACTION_PAGE_SIZE
+        ):
+            self._apply_page(account, page.items)
+            if page.next_cursor is None:
+                # Only a complete answer moves the cursor: its order is by id, not by time.
+                account.sync_cursor = started
+            self.commit()
+
+    # ------------------------------------------------------------------ one page
+
+    def _apply_page(self, account, records):
+        """Write one page in at most four statements; returns the plan."""
+        currency_ids = {
+            record.currency: mapping.resolve_currency(
+                (record.currency or "").upper(), self.currency_ids
+            )
+            for record in records
+            if not record.deleted
+        }
+        self.env.flush_all()
+        existing = {}
+        if records:
+            self.cr.execute(
+                """
+                SELECT ledgersync_id, id, content_hash, active
+                  FROM ledgersync_transaction
+                 WHERE bank_account_id = %s AND ledgersync_id = ANY(%s)
+                """,
+                [account.id, [record.id for record in records]],
+            )
+            existing = {
+                ledgersync_id: mapping.ExistingRow(row_id, digest, active)
+                for ledgersync_id, row_id, digest, active in self.cr.fetchall()
+            }
+        plan = mapping.plan_page(records, existing)
+        now, uid = utc_now(), self.env.uid
+        if plan.to_create:
+            rows = [
+                (
+                    account.id,
+                    account.client_id.id,
+                    account.company_id.id,
+                    record.id,
+                    values["date"],
+                    values["description"],
+                    values["reference"],
+                    values["amount"],
+                    currency_ids[record.currency],
+                    values["ledgersync_status"],
+                    values["vendor_name"],
+                    values["gl_code"],
+                    values["match_type"],
+                    naive_utc(record.updated_at),
+                    digest,
+                    True,
+                    "to_review",
+                    uid,
+                    now,
+                    uid,
+                    now,
+                )
+                for record, values, digest in plan.to_create
+            ]
+            # DO NOTHING: a worker that lost its lease must not fail the one that took over.
+            self.cr.execute_values(
+                f"INSERT INTO ledgersync_transaction ({', '.join(INSERT_COLUMNS)}) VALUES %s "
+                "ON CONFLICT (bank_account_id, ledgersync_id) DO NOTHING",
+                rows,
+                page_size=len(rows),
+            )
+        if plan.to_update:
+            rows = [
+                (
+                    row_id,
+                    values["date"],
+                    values["description"],
+                    values["reference"],
+                    values["amount"],
+                    currency_ids[record.currency],
+                    values["ledgersync_status"],
+                    values["vendor_name"],
+                    values["gl_code"],
+                    values["match_type"],
+                    naive_utc(record.updated_at),
+                    digest,
+                )
+                for row_id, record, values, digest in plan.to_update
+            ]
+            assignments = ", ".join(f"{column} = v.{column}" for column in UPDATE_COLUMNS)
+            self.cr.execute_values(
+                f"UPDATE ledgersync_transaction AS t SET {assignments}, active = TRUE, "
+                f"write_uid = {int(uid)}, write_date = (now() at time zone 'UTC') "
+                f"FROM (VALUES %s) AS v (id, {', '.join(UPDATE_COLUMNS)}) WHERE t.id = v.id",
+                rows,
+                template=UPDATE_TEMPLATE,
+                page_size=len(rows),
+            )
+        if plan.to_archive:
+            self.cr.execute(
+                """
+                UPDATE ledgersync_transaction
+                   SET active = FALSE, write_uid = %s, write_date = (now() at time zone 'UTC')
+                 WHERE id = ANY(%s)
+                """,
+                [uid, plan.to_archive],
+            )
+        self.env["ledgersync.transaction"].invalidate_model()
+        self.run._add_counts(
+            created_count=len(plan.to_create),
+            updated_count=len(plan.to_update),
+            unchanged_count=plan.unchanged,
+            archived_count=len(plan.to_archive),
+            pages=1,
+        )
+        return plan
+
+    def _active_currency_ids(self):
+        self.cr.execute("SELECT name, id FROM res_currency WHERE active")
+        return dict(self.cr.fetchall())
+
+
+def describe_error(error):
+    """A short, secret-free description of a sync error for the account and the run."""
+    if isinstance(error, mapping.CurrencyError):
+        return (
+            f"Currency {error.code or '(none)'} is unknown or inactive in Odoo: activate it "
+            "in Accounting > Configuration > Currencies."
+        )
+    code = getattr(error, "code", type(error).__name__)
+    return f"{code}: {error}"[:500]

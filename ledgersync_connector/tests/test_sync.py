@@ -1,0 +1,308 @@
+from datetime import timedelta
+from unittest.mock import patch
+
+from odoo import fields
+from odoo.tests import tagged
+
+from ..sync.engine import SyncEngine
+from .common import DEMO_EMAIL, LedgerSyncCase
+
+
+class SimulatedCrash(Exception):
+    """Stands for a killed worker."""
+
+
+@tagged("post_install", "-at_install")
+class TestSync(LedgerSyncCase):
+    # 3 clients x 2 accounts x 30 transactions; ba_d_0001_02 is the sandbox's EUR account.
+    sandbox_config = {
+        "clients": 3,
+        "accounts_per_client": 2,
+        "transactions_per_account": 30,
+        "pending_days": 40,
+    }
+
+    def setUp(self):
+        super().setUp()
+        self.env.ref("base.EUR").active = True
+        self.connection_record = self.connect()
+        # Whole sandbox history (400 days) in the first sync.
+        self.connection_record.history_days = 500
+        self.Transaction = self.env["ledgersync.transaction"].with_context(active_test=False)
+        self.BankAccount = self.env["ledgersync.bank.account"]
+
+    # -- helpers --------------------------------------------------------------------
+
+    def savepoint_commit(self):
+        """A commit stand-in: each unit of work is kept behind a savepoint, so a simulated
+        crash rolls back exactly what a real crash would lose."""
+
+        def commit():
+            self.env.flush_all()
+            self.env.cr.execute("SAVEPOINT ledgersync_test_commit")
+            return float("inf")
+
+        commit()
+        return commit
+
+    def crash_rollback(self):
+        self.env.cr.execute("ROLLBACK TO SAVEPOINT ledgersync_test_commit")
+        self.env.invalidate_all()
+
+    def sync(self, trigger="scheduled"):
+        run, out_of_time = self.connection_record._sync(trigger, commit=self.savepoint_commit())
+        self.assertFalse(out_of_time)
+        return run
+
+    def expected_total(self):
+        config = self.sandbox_config
+        return (
+            config["clients"] * config["accounts_per_client"] * config["transactions_per_account"]
+        )
+
+    def ledgersync_ids(self):
+        return self.Transaction.search([]).mapped("ledgersync_id")
+
+    # -- tests ----------------------------------------------------------------------
+
+    def test_initial_sync_brings_everything_once(self):
+        run = self.sync("initial")
+        self.assertEqual(run.state, "done", run.error_message)
+        self.assertEqual(self.BankAccount.search_count([]), 6)
+        ids = self.ledgersync_ids()
+        self.assertEqual(len(ids), self.expected_total())
+        self.assertEqual(len(set(ids)), len(ids))
+        self.assertEqual(run.created_count, self.expected_total())
+        self.assertEqual(run.accounts_done, 6)
+        self.assertEqual(run.accounts_total, 6)
+        self.assertTrue(all(self.BankAccount.search([]).mapped("initial_sync_done")))
+        # Amounts stay exact and keep the sign of the API's decimal strings.
+        sample = self.sandbox.app.get_transaction(ids[0])
+        transaction = self.Transaction.search([("ledgersync_id", "=", ids[0])])
+        self.assertEqual(f"{transaction.amount:.2f}", sample["amount"])
+        self.assertEqual(transaction.currency_id.name, sample["currency"])
+        self.assertEqual(transaction.company_id, self.company)
+        eur_account = self.BankAccount.search([("currency_code", "=", "EUR")])
+        self.assertEqual(eur_account.currency_id, self.env.ref("base.EUR"))
+
+    def test_second_sync_is_a_no_op_with_one_call_per_account(self):
+        self.sync("initial")
+        before = self.sandbox.app.stats
+        run = self.sync()
+        after = self.sandbox.app.stats
+        self.assertEqual(run.state, "done")
+        self.assertEqual((run.created_count, run.updated_count, run.archived_count), (0, 0, 0))
+        self.assertEqual(after["transactions"] - before["transactions"], 6)
+        self.assertEqual(after["login"], before["login"])
+        self.assertEqual(len(self.ledgersync_ids()), self.expected_total())
+
+    def test_late_back_dated_transaction_is_not_missed(self):
+        self.sync("initial")
+        account = self.BankAccount.search([], limit=1)
+        old_date = fields.Date.today() - timedelta(days=200)
+        added = self.sandbox.app.add_transaction(
+            account.ledgersync_id, date=old_date.isoformat(), amount="-99.95"
+        )
+        run = self.sync()
+        self.assertEqual(run.created_count, 1)
+        row = self.Transaction.search([("ledgersync_id", "=", added["id"])])
+        self.assertEqual(row.date, old_date)
+        self.assertEqual(row.amount, -99.95)
+
+    def test_pending_posts_on_the_same_row(self):
+        self.sync("initial")
+        pending = self.Transaction.search([("ledgersync_status", "=", "pending")], limit=1)
+        self.assertTrue(pending, "the sandbox has pending transactions in its last days")
+        pending.write({"review_state": "reviewed", "partner_id": self.env.user.partner_id.id})
+        self.sandbox.app.post_transaction(pending.ledgersync_id, amount="-123.45")
+        run = self.sync()
+        self.assertEqual((run.created_count, run.updated_count), (0, 1))
+        pending.invalidate_recordset()
+        self.assertEqual(pending.ledgersync_status, "posted")
+        self.assertEqual(pending.amount, -123.45)
+        # The accountant's review is never overwritten by the sync.
+        self.assertEqual(pending.review_state, "reviewed")
+        self.assertEqual(pending.partner_id, self.env.user.partner_id)
+
+    def test_tombstone_archives_and_reappearance_restores(self):
+        self.sync("initial")
+        pending = self.Transaction.search([("ledgersync_status", "=", "pending")], limit=1)
+        self.sandbox.app.delete_transaction(pending.ledgersync_id)
+        run = self.sync()
+        self.assertEqual(run.archived_count, 1)
+        pending.invalidate_recordset()
+        self.assertFalse(pending.active)
+        self.sandbox.app.restore_transaction(pending.ledgersync_id)
+        self.sync()
+        pending.invalidate_recordset()
+        self.assertTrue(pending.active)
+        self.assertEqual(len(self.ledgersync_ids()), self.expected_total())
+
+    def test_vanished_and_reappearing_clients_and_accounts(self):
+        self.sync("initial")
+        client = self.env["ledgersync.client"].search([], limit=1)
+        accounts = self.BankAccount.search([("client_id", "=", client.id)])
+        self.sandbox.app.remove_client(client.ledgersync_id)
+        self.sync()
+        self.assertFalse(client.active)
+        self.sandbox.app.restore_client(client.ledgersync_id)
+        run = self.sync()
+        self.assertTrue(client.active)
+        self.assertTrue(all(accounts.mapped("active")))
+        self.assertEqual(run.created_count, 0)
+        self.assertEqual(len(self.ledgersync_ids()), self.expected_total())
+
+    def test_crash_between_pages_then_resume_gives_same_data(self):
+        # Small pages so that an account spans several of them.
+        original_apply = SyncEngine._apply_page
+        calls = {"n": 0}
+
+        def crashing_apply(engine, account, records):
+            calls["n"] += 1
+            if calls["n"] == 5:
+                raise SimulatedCrash
+            return original_apply(engine, account, records)
+
+        with (
+            patch("odoo.addons.ledgersync_connector.const.TRANSACTION_PAGE_SIZE", 7),
+            patch.object(SyncEngine, "_apply_page", crashing_apply),
+        ):
+            commit = self.savepoint_commit()
+            # Not assertRaises: Odoo's rolls back to a savepoint taken before the "commits".
+            try:
+                self.connection_record._sync("initial", commit=commit)
+            except SimulatedCrash:
+                self.crash_rollback()
+            else:
+                self.fail("the simulated crash did not happen")
+            # A killed worker's backend disappears, which frees its lease; this test's
+            # "worker" shares the test's backend, so its lease is expired by hand.
+            self.BankAccount.search([]).write({"sync_lease_until": "2000-01-01 00:00:00"})
+            kept = len(self.ledgersync_ids())
+            self.assertGreater(kept, 0, "pages before the crash stay committed")
+            self.assertLess(kept, self.expected_total())
+            run = self.sync()
+        self.assertIn(run.state, ("done",), run.error_message)
+        ids = self.ledgersync_ids()
+        self.assertEqual(len(ids), self.expected_total())
+        self.assertEqual(len(set(ids)), len(ids))
+
+    def test_concurrent_trigger_reports_already_running(self):
+        self.env.cr.execute("SELECT pg_backend_pid()")
+        live_worker = self.env.cr.fetchone()[0]
+        run = self.env["ledgersync.sync.run"].create(
+            {
+                "connection_id": self.connection_record.id,
+                "trigger": "manual",
+                "worker_pid": live_worker,
+            }
+        )
+        action = self.connection_record.action_sync_now()
+        self.assertEqual(action["params"]["type"], "warning")
+        self.assertIn("already running", action["params"]["title"])
+        # A second worker does not start the first phase twice.
+        second_run, _out_of_time = self.connection_record._sync(commit=self.savepoint_commit())
+        self.assertFalse(second_run)
+        self.assertEqual(self.sandbox.app.stats["clients"], 1)  # only Save Integration's
+        # Once the first phase is done, other workers join the same run.
+        run.phase = "transactions"
+        joined, _out_of_time = self.connection_record._sync(commit=self.savepoint_commit())
+        self.assertEqual(joined, run)
+
+    def test_abandoned_first_phase_is_taken_over(self):
+        run = self.env["ledgersync.sync.run"].create(
+            # No such backend: the worker that started the run was killed.
+            {"connection_id": self.connection_record.id, "trigger": "initial", "worker_pid": -1}
+        )
+        taken_over, _out_of_time = self.connection_record._sync(commit=self.savepoint_commit())
+        self.assertEqual(taken_over, run)
+        self.assertEqual(run.state, "done")
+        self.assertEqual(len(self.ledgersync_ids()), self.expected_total())
+
+    def test_two_workers_never_take_the_same_account(self):
+        self.sync("initial")
+        run = self.env["ledgersync.sync.run"].create(
+            {
+                "connection_id": self.connection_record.id,
+                "trigger": "manual",
+                "phase": "transactions",
+            }
+        )
+        first = SyncEngine(run, self.connection_record._api_client(), self.savepoint_commit())
+        second = SyncEngine(run, self.connection_record._api_client(), self.savepoint_commit())
+        claimed = [first._claim_next_account(), second._claim_next_account()]
+        self.assertEqual(len(set(claimed)), 2)
+        self.assertTrue(all(account.sync_lease_until for account in claimed))
+
+    def test_one_broken_account_does_not_stop_the_others(self):
+        self.sandbox.app.faults.add(
+            "server_error", path=r"/v1/bank-accounts/ba_d_0002_01/transactions", count=-1
+        )
+        run = self.sync("initial")
+        self.assertEqual(run.state, "partial")
+        self.assertEqual(run.accounts_failed, 1)
+        self.assertEqual(run.accounts_done, 6)
+        broken = self.BankAccount.search([("ledgersync_id", "=", "ba_d_0002_01")])
+        self.assertIn("server_error", broken.last_sync_error)
+        self.assertFalse(broken.initial_sync_done)
+        per_account = self.sandbox_config["transactions_per_account"]
+        self.assertEqual(len(self.ledgersync_ids()), self.expected_total() - per_account)
+        # The fault clears: the next run brings the missing account, nothing else changes.
+        self.sandbox.app.faults.clear()
+        run = self.sync()
+        self.assertEqual(run.state, "done")
+        self.assertEqual(run.created_count, per_account)
+        self.assertFalse(broken.last_sync_error)
+
+    def test_inactive_currency_is_a_clear_account_error(self):
+        self.env.ref("base.EUR").active = False
+        run = self.sync("initial")
+        self.assertEqual(run.state, "partial")
+        eur_account = self.BankAccount.search([("currency_code", "=", "EUR")])
+        self.assertIn("Currency EUR", eur_account.last_sync_error)
+        self.assertIn("activate it", eur_account.last_sync_error)
+        self.assertFalse(self.Transaction.search([("bank_account_id", "=", eur_account.id)]))
+
+    def test_auth_failures_turn_the_status_red(self):
+        for state in ("subscription_inactive", "account_suspended", "account_locked"):
+            with self.subTest(state=state):
+                self.sandbox.app.reset()
+                connection = self.connect()
+                self.sandbox.app.set_login(DEMO_EMAIL, state=state)
+                self.sandbox.app.revoke_tokens()
+                connection.sudo().token_encrypted = False
+                run, _out_of_time = connection._sync(commit=self.savepoint_commit())
+                self.assertEqual(run.state, "failed")
+                self.assertEqual(connection.state, "failed")
+                self.assertEqual(connection.failure_code, state)
+                self.assertIn("failed", connection.message_ids[0].body)
+
+    def test_rate_limit_and_server_errors_leave_the_cursor_in_place(self):
+        self.sync("initial")
+        accounts = self.BankAccount.search([])
+        cursors = {account.id: account.sync_cursor for account in accounts}
+        added = self.sandbox.app.add_transaction(accounts[0].ledgersync_id, amount="-5.00")
+        for kind in ("rate_limit", "server_error"):
+            with self.subTest(kind=kind):
+                self.sandbox.app.faults.clear()
+                self.sandbox.app.faults.add(kind, endpoint="transactions", count=-1, retry_after=0)
+                run = self.sync()
+                self.assertEqual(run.state, "partial")
+                self.assertTrue(run.error_code or run.accounts_failed)
+                accounts.invalidate_recordset()
+                self.assertEqual({a.id: a.sync_cursor for a in accounts}, cursors)
+                self.assertFalse(self.Transaction.search([("ledgersync_id", "=", added["id"])]))
+        self.sandbox.app.faults.clear()
+        run = self.sync()
+        self.assertEqual(run.state, "done")
+        self.assertTrue(self.Transaction.search([("ledgersync_id", "=", added["id"])]))
+
+    def test_cron_syncs_connected_companies(self):
+        self.Connection._cron_sync()
+        runs = self.connection_record.sync_run_ids
+        self.assertEqual(len(runs), 1)
+        self.assertEqual(runs.trigger, "initial")
+        self.assertEqual(runs.state, "done")
+        self.assertEqual(len(self.ledgersync_ids()), self.expected_total())
+        self.Connection._cron_sync()
+        self.assertEqual(self.connection_record.sync_run_ids[0].trigger, "scheduled")
