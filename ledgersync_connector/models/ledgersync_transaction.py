@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 
 # What an accountant may change; everything else comes from LedgerSync.
 REVIEW_FIELDS = frozenset({"partner_id", "account_id", "review_state"})
@@ -110,3 +110,90 @@ class LedgerSyncTransaction(models.Model):
     def action_mark_to_review(self):
         self.filtered(lambda t: t.review_state == "reviewed").review_state = "to_review"
         return True
+
+    def action_export_to_statement(self):
+        """Create Odoo bank statement lines for the reviewed transactions (posted only).
+
+        The rows are locked first, so two accountants exporting at once cannot export a
+        transaction twice; the chosen GL account becomes the line's counterpart instead of
+        the suspense account.
+        """
+        _ = self.env._
+        if not self.env.user.has_group("account.group_account_basic"):
+            raise AccessError(_("Exporting to bank statements needs the Bookkeeper rights."))
+        self.env.cr.execute(
+            "SELECT id FROM ledgersync_transaction WHERE id = ANY(%s) FOR NO KEY UPDATE",
+            [self.ids],
+        )
+        self.invalidate_recordset(["statement_line_id", "review_state"])
+        transactions = self.filtered(
+            lambda t: t.active and t.review_state == "reviewed" and not t.statement_line_id
+        )
+        if not transactions:
+            raise UserError(_("Select reviewed transactions that are not exported yet."))
+        pending = transactions.filtered(lambda t: t.ledgersync_status == "pending")
+        if pending:
+            raise UserError(
+                _(
+                    "%(count)s selected transactions are still pending at the bank and may "
+                    "change: export them once they are posted.",
+                    count=len(pending),
+                )
+            )
+        for bank_account in transactions.bank_account_id:
+            journal = bank_account.journal_id
+            if not journal:
+                raise UserError(
+                    _(
+                        "Choose the Odoo bank journal of “%(account)s” first "
+                        "(LedgerSync → Bank Accounts).",
+                        account=bank_account.display_name,
+                    )
+                )
+            journal_currency = journal.currency_id or journal.company_id.currency_id
+            wrong_currency = transactions.filtered(
+                lambda t, b=bank_account, c=journal_currency: (
+                    t.bank_account_id == b and t.currency_id != c
+                )
+            )
+            if wrong_currency:
+                raise UserError(
+                    _(
+                        "The journal %(journal)s is in %(journal_currency)s but “%(account)s” "
+                        "has transactions in %(currency)s: choose a journal in that currency.",
+                        journal=journal.display_name,
+                        journal_currency=journal_currency.name,
+                        account=bank_account.display_name,
+                        currency=wrong_currency[0].currency_id.name,
+                    )
+                )
+        lines = self.env["account.bank.statement.line"].create(
+            [transaction._statement_line_values() for transaction in transactions]
+        )
+        for transaction, line in zip(transactions, lines, strict=True):
+            # statement_line_id is not a review field: written with the sync's rights.
+            transaction.sudo().write({"statement_line_id": line.id, "review_state": "exported"})
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": _(
+                    "%(count)s transactions exported to bank statements.", count=len(lines)
+                ),
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }
+
+    def _statement_line_values(self):
+        self.ensure_one()
+        values = {
+            "journal_id": self.bank_account_id.journal_id.id,
+            "date": self.date,
+            "payment_ref": self.description or self.reference or self.ledgersync_id,
+            "amount": self.amount,
+            "partner_id": self.partner_id.id,
+        }
+        if self.account_id:
+            values["counterpart_account_id"] = self.account_id.id
+        return values

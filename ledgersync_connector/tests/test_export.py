@@ -1,0 +1,98 @@
+from odoo.exceptions import AccessError, UserError
+from odoo.tests import new_test_user, tagged
+
+from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+
+from .common import DEMO_EMAIL, PASSWORD, SandboxMixin
+
+
+@tagged("post_install", "-at_install")
+class TestExportToBankStatement(SandboxMixin, AccountTestInvoicingCommon):
+    sandbox_config = {
+        "clients": 1,
+        "accounts_per_client": 2,
+        "transactions_per_account": 12,
+        "pending_days": 90,
+    }
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.start_sandbox()
+        cls.env.ref("base.EUR").active = True
+        cls.bank_journal = cls.company_data["default_journal_bank"]
+        cls.expense_account = cls.company_data["default_account_expense"]
+        cls.vendor = cls.env["res.partner"].create({"name": "Office Depot"})
+        cls.bookkeeper = new_test_user(
+            cls.env,
+            login="ledgersync_bookkeeper",
+            groups="account.group_account_basic",
+            company_id=cls.env.company.id,
+            company_ids=[cls.env.company.id],
+        )
+        cls.invoicing_user = new_test_user(
+            cls.env,
+            login="ledgersync_invoicing_only",
+            groups="account.group_account_invoice",
+            company_id=cls.env.company.id,
+            company_ids=[cls.env.company.id],
+        )
+
+    def setUp(self):
+        super().setUp()
+        connection = self.env["ledgersync.connection"]._for_company(self.env.company)
+        connection = connection.action_connect(DEMO_EMAIL, PASSWORD, self.sandbox.base_url)
+        connection.history_days = 500
+        run, _out_of_time = connection._sync("initial")
+        self.assertEqual(run.state, "done", run.error_message)
+        accounts = self.env["ledgersync.bank.account"].search([])
+        self.usd_account = accounts.filtered(lambda a: a.currency_code == "USD")
+        self.eur_account = accounts.filtered(lambda a: a.currency_code == "EUR")
+        self.usd_account.journal_id = self.bank_journal
+        self.posted = self.env["ledgersync.transaction"].search(
+            [("bank_account_id", "=", self.usd_account.id), ("ledgersync_status", "=", "posted")],
+            limit=3,
+        )
+        self.posted.write({"partner_id": self.vendor.id, "account_id": self.expense_account.id})
+        self.posted.action_mark_reviewed()
+
+    def test_reviewed_posted_transactions_become_statement_lines_once(self):
+        self.posted.with_user(self.bookkeeper).action_export_to_statement()
+        lines = self.posted.statement_line_id
+        self.assertEqual(len(lines), 3)
+        self.assertEqual(set(self.posted.mapped("review_state")), {"exported"})
+        for transaction in self.posted:
+            line = transaction.statement_line_id
+            self.assertEqual(line.journal_id, self.bank_journal)
+            self.assertEqual(line.date, transaction.date)
+            self.assertAlmostEqual(line.amount, transaction.amount)
+            self.assertEqual(line.partner_id, self.vendor)
+            # The chosen GL account is the counterpart, not the suspense account.
+            self.assertIn(self.expense_account, line.move_id.line_ids.account_id)
+        with self.assertRaisesRegex(UserError, "not exported yet"):
+            self.posted.with_user(self.bookkeeper).action_export_to_statement()
+
+    def test_pending_missing_journal_and_currency_are_clear_errors(self):
+        pending = self.env["ledgersync.transaction"].search(
+            [("ledgersync_status", "=", "pending")], limit=1
+        )
+        self.assertTrue(pending, "the sandbox has pending transactions in its last 90 days")
+        pending.action_mark_reviewed()
+        with self.assertRaisesRegex(UserError, "pending"):
+            pending.action_export_to_statement()
+        eur_transaction = self.env["ledgersync.transaction"].search(
+            [("bank_account_id", "=", self.eur_account.id), ("ledgersync_status", "=", "posted")],
+            limit=1,
+        )
+        eur_transaction.action_mark_reviewed()
+        with self.assertRaisesRegex(UserError, "bank journal"):
+            eur_transaction.action_export_to_statement()
+        self.eur_account.journal_id = self.bank_journal
+        with self.assertRaisesRegex(UserError, "EUR"):
+            eur_transaction.action_export_to_statement()
+        self.assertFalse(eur_transaction.statement_line_id)
+
+    def test_invoicing_only_users_cannot_export(self):
+        with self.assertRaises(AccessError):
+            self.posted.with_user(self.invoicing_user).action_export_to_statement()
+        self.assertFalse(self.posted.statement_line_id)
