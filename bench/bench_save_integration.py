@@ -87,9 +87,7 @@ def timed_connect(registry, base_url, *, via_settings=False):
                 connection = env["ledgersync.connection"]._for_company(env.company)
                 cr.flush()
                 started = time.perf_counter()
-                connection = connection.action_connect(
-                    lib.DEMO_EMAIL, lib.DEMO_PASSWORD, base_url
-                )
+                connection = connection.action_connect(lib.DEMO_EMAIL, lib.DEMO_PASSWORD, base_url)
                 cr.flush()  # the SQL a commit would send: ORM writes, mail tracking
                 elapsed = time.perf_counter() - started
             outcome = (

@@ -508,7 +508,9 @@ class LedgerSyncConnection(models.Model):
             api_client = self._api_client()
         except SecretKeyError:
             self._record_failure("key_error")
-            run._finish("failed", "key_error", "The stored credentials cannot be decrypted.")
+            run._finish(
+                "failed", "key_error", self.env._("The stored credentials cannot be decrypted.")
+            )
             return run, False
         engine = SyncEngine(run, api_client, commit)
         finished = True
@@ -524,16 +526,18 @@ class LedgerSyncConnection(models.Model):
             self._store_token(api_client)
             if isinstance(error, errors.AuthenticationError):
                 self._record_failure(error.code)
-                run._finish("failed", error.code, describe_error(error))
+                run._finish("failed", error.code, describe_error(self.env, error))
             else:
                 # Rate limited or unreachable: positions stay where they are and the next
                 # run resumes; this is never "no new data".
-                run._finish("partial", error.code, describe_error(error))
+                run._finish("partial", error.code, describe_error(self.env, error))
         except errors.AuthenticationError as error:
             self._record_failure(error.code)
-            run._finish("failed", error.code, describe_error(error))
+            run._finish("failed", error.code, describe_error(self.env, error))
         except (errors.LedgerSyncError, CurrencyError) as error:
-            run._finish("partial", getattr(error, "code", "currency"), describe_error(error))
+            run._finish(
+                "partial", getattr(error, "code", "currency"), describe_error(self.env, error)
+            )
         finally:
             run._add_counts(api_calls=api_client.stats["api_calls"])
             api_client.close()

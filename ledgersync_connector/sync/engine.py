@@ -132,7 +132,7 @@ class SyncEngine:
                 _logger.warning(
                     "LedgerSync: bank accounts of client %s not listed: %s",
                     client.id,
-                    describe_error(error),
+                    describe_error(self.env, error),
                 )
                 continue
             BankAccount._archive_missing(client, seen_accounts)
@@ -234,7 +234,7 @@ class SyncEngine:
         if error is None:
             values.update(last_sync_error=False, last_synced_at=utc_now())
         else:
-            values["last_sync_error"] = describe_error(error)
+            values["last_sync_error"] = describe_error(self.env, error)
             _logger.warning(
                 "LedgerSync: bank account %s not synced: %s", account.id, values["last_sync_error"]
             )
@@ -393,12 +393,13 @@ class SyncEngine:
         return dict(self.cr.fetchall())
 
 
-def describe_error(error):
+def describe_error(env, error):
     """A short, secret-free description of a sync error for the account and the run."""
     if isinstance(error, mapping.CurrencyError):
-        return (
-            f"Currency {error.code or '(none)'} is unknown or inactive in Odoo: activate it "
-            "in Accounting > Configuration > Currencies."
+        return env._(
+            "Currency %(code)s is unknown or inactive in Odoo: activate it in "
+            "Accounting > Configuration > Currencies, then sync again.",
+            code=error.code or "(none)",
         )
     code = getattr(error, "code", type(error).__name__)
     return f"{code}: {error}"[:500]

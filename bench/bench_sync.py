@@ -1,0 +1,808 @@
+"""Benchmark of the sync engine (issue 4): prints one report, is not a test.
+
+    python bench/bench_sync.py [--quick] [--profile] [--keep-dbs] [--reuse-template]
+
+Against the LedgerSync sandbox (a separate process, real HTTP on 127.0.0.1) and real
+Odoo 19 + PostgreSQL, in one run:
+
+- initial sync of 20 clients x 5 bank accounts x 1,000 transactions (100k) through
+  ``ledgersync.connection._sync("initial", commit=ir.cron._commit_progress)``, in a child
+  process of its own: transactions per second, and where the time goes (HTTP, JSON,
+  parsing, ``SyncEngine._apply_page``, commits) with the CPU used by the Odoo process, its
+  PostgreSQL backend and the sandbox;
+- a raw ``psycopg2.extras.execute_values`` INSERT of the same rows in the same run: the
+  rows the engine wrote are read back, the table is emptied, and they are inserted again
+  into the real ``ledgersync_transaction`` table (same columns, same statement, pages of
+  500, a commit per page: the engine's own durability) -> rows per second, and the ratio;
+  a scratch ``CREATE TEMP TABLE ... (LIKE ledgersync_transaction INCLUDING ALL)`` (no
+  foreign keys, no WAL) is timed too, as the floor below which no writer can go;
+- SQL queries per page of 500 (Odoo's ``cr.sql_log_count`` around every
+  ``SyncEngine._apply_page``, and everything of the transactions phase divided by its
+  pages) and API calls per bank account (sandbox counters and ``run.api_calls``);
+- a no-op incremental sync right after: API calls and milliseconds per bank account;
+- peak memory (``ru_maxrss``) of the Odoo-side process for 10k, 100k and 200k
+  transactions, each in a fresh child process on a fresh database;
+- a crash test: the initial sync in a child process killed with SIGKILL once some pages
+  are committed, then a new process runs the sync again; rows = expected, duplicates = 0.
+
+``--quick`` divides the sizes by 10 (2k / 10k / 20k). Databases: one installed template
+(``ledgersync_bench_tpl``) copied per scenario, all dropped at the end unless --keep-dbs.
+"""
+
+import argparse
+import cProfile
+import functools
+import io
+import json
+import os
+import pstats
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import _benchlib as lib
+
+lib.ensure_venv()
+
+CLIENTS = 20
+ACCOUNTS_PER_CLIENT = 5
+SANDBOX_HISTORY_DAYS = 80
+# Covers the sandbox's 80 days (+ margin): one date window per bank account.
+CONNECTION_HISTORY_DAYS = 90
+# transactions per bank account, by label; the middle one is the main run.
+SIZES = {"10k": 100, "100k": 1000, "200k": 2000}
+QUICK_SIZES = {"2k": 20, "10k": 100, "20k": 200}
+
+GOAL_RATIO = 0.5
+GOAL_MEMORY_MB = 50
+GOAL_QUERIES_PER_PAGE = 5
+GOAL_NOOP_CALLS = 1
+GOAL_NOOP_MS = 20
+PAGE_ROWS = 500
+
+
+# =========================================================================== child side
+
+
+class Probe:
+    """Cheap instrumentation of one sync: time and SQL per category, per page."""
+
+    CATEGORIES = ("http", "decode", "parse", "apply_page", "apply_page_sql", "commit")
+
+    def __init__(self, cr):
+        self.cr = cr
+        self.thread = threading.current_thread()
+        self.thread.query_count = 0  # Odoo's cursor adds to these when they exist
+        self.thread.query_time = 0.0
+        self.reset()
+
+    def reset(self):
+        self.seconds = dict.fromkeys(self.CATEGORIES, 0.0)
+        self.calls = dict.fromkeys(self.CATEGORIES, 0)
+        self.pages = []  # (rows, queries, seconds, sql seconds)
+        self.commit_queries = 0
+        self.phases = {}
+
+    def snapshot(self):
+        return {
+            "clock": time.perf_counter(),
+            "queries": self.cr.sql_log_count,
+            "sql_seconds": self.thread.query_time,
+            "seconds": dict(self.seconds),
+            "calls": dict(self.calls),
+            "pages": len(self.pages),
+        }
+
+    def timed(self, category, function):
+        probe = self
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                probe.seconds[category] += time.perf_counter() - started
+                probe.calls[category] += 1
+
+        return wrapper
+
+    def phase(self, name, function):
+        probe = self
+
+        @functools.wraps(function)
+        def wrapper(*args, **kwargs):
+            before = probe.snapshot()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                probe.phases[name] = diff(before, probe.snapshot())
+
+        return wrapper
+
+    def apply_page(self, function):
+        probe = self
+
+        @functools.wraps(function)
+        def wrapper(engine, account, records):
+            queries, sql = probe.cr.sql_log_count, probe.thread.query_time
+            started = time.perf_counter()
+            try:
+                return function(engine, account, records)
+            finally:
+                seconds = time.perf_counter() - started
+                sql = probe.thread.query_time - sql
+                probe.pages.append((len(records), probe.cr.sql_log_count - queries, seconds, sql))
+                probe.seconds["apply_page"] += seconds
+                probe.seconds["apply_page_sql"] += sql
+                probe.calls["apply_page"] += 1
+
+        return wrapper
+
+    def commit(self, function):
+        probe = self
+
+        def wrapper(*args, **kwargs):
+            queries = probe.cr.sql_log_count
+            started = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                probe.seconds["commit"] += time.perf_counter() - started
+                probe.calls["commit"] += 1
+                probe.commit_queries += probe.cr.sql_log_count - queries
+
+        return wrapper
+
+    def install(self, engine_module, client_module):
+        Engine, Client = engine_module.SyncEngine, client_module.LedgerSyncClient
+        Engine._apply_page = self.apply_page(Engine._apply_page)
+        Engine.sync_structure = self.phase("structure", Engine.sync_structure)
+        Engine.sync_transactions = self.phase("transactions", Engine.sync_transactions)
+        Client._send = self.timed("http", Client._send)
+        Client._json_or_error = self.timed("decode", Client._json_or_error)
+        Client._parse_page = staticmethod(self.timed("parse", Client._parse_page))
+
+
+def diff(before, after):
+    return {
+        "seconds_wall": after["clock"] - before["clock"],
+        "queries": after["queries"] - before["queries"],
+        "sql_seconds": after["sql_seconds"] - before["sql_seconds"],
+        "pages": after["pages"] - before["pages"],
+        "seconds": {k: after["seconds"][k] - before["seconds"][k] for k in after["seconds"]},
+        "calls": {k: after["calls"][k] - before["calls"][k] for k in after["calls"]},
+    }
+
+
+class CpuMeter:
+    """CPU seconds of this process, its PostgreSQL backend and the sandbox process."""
+
+    def __init__(self, backend_pid, sandbox_pid):
+        self.pids = {"odoo": None, "postgres": backend_pid, "sandbox": sandbox_pid}
+
+    def read(self):
+        return {
+            name: lib.self_cpu_seconds() if pid is None else lib.process_cpu_seconds(pid)
+            for name, pid in self.pids.items()
+        }
+
+    def since(self, before):
+        now = self.read()
+        return {
+            name: (now[name] - before[name])
+            if now[name] is not None and before[name] is not None
+            else None
+            for name in now
+        }
+
+
+def timed_sync(connection, trigger, commit, probe, cpu, sandbox_url, profile=False):
+    probe.reset()
+    lib.sandbox_admin(sandbox_url, "DELETE", "/_sandbox/stats")
+    cpu_before = cpu.read()
+    profiler = cProfile.Profile() if profile else None
+    started = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    run, out_of_time = connection._sync(trigger, commit=commit)
+    if profiler:
+        profiler.disable()
+    seconds = time.perf_counter() - started
+    cpu_used = cpu.since(cpu_before)
+    stats = lib.sandbox_admin(sandbox_url, "GET", "/_sandbox/stats")
+    run.invalidate_recordset()
+    pages = probe.pages
+    result = {
+        "seconds": seconds,
+        "out_of_time": out_of_time,
+        "run": {
+            "id": run.id,
+            "state": run.state,
+            "error": run.error_message or "",
+            "accounts_total": run.accounts_total,
+            "accounts_done": run.accounts_done,
+            "created": run.created_count,
+            "updated": run.updated_count,
+            "unchanged": run.unchanged_count,
+            "archived": run.archived_count,
+            "api_calls": run.api_calls,
+            "pages": run.pages,
+        },
+        "sandbox": {
+            key: stats[key] for key in ("login", "clients", "bank_accounts", "transactions")
+        },
+        "calls_by_account": sorted(stats["by_account"].values()),
+        "phases": probe.phases,
+        "categories": {"seconds": probe.seconds, "calls": probe.calls},
+        "page_queries": [page[1] for page in pages],
+        "page_rows": [page[0] for page in pages],
+        "page_seconds": [page[2] for page in pages],
+        "commit_queries": probe.commit_queries,
+        "cpu": cpu_used,
+    }
+    if profiler:
+        result["profile"] = profile_text(profiler)
+    return result
+
+
+def profile_text(profiler):
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(22)
+    out.write("\n")
+    stats.sort_stats("cumulative").print_stats(r"ledgersync|requests/sessions|sql_db", 22)
+    lines = []
+    for line in out.getvalue().splitlines():
+        if not line.strip() or line.lstrip().startswith(("Ordered by", "List reduced")):
+            continue
+        lines.append(line.replace(str(lib.REPO) + "/", "").rstrip())
+    return lines
+
+
+def raw_inserts(db, columns, expected):
+    """The rows the engine wrote, inserted again with psycopg2's execute_values."""
+    import psycopg2.extras
+
+    column_list = ", ".join(columns)
+    connection = lib.pg_connect(db)
+    cr = connection.cursor()
+    cr.execute(f"SELECT {column_list} FROM ledgersync_transaction ORDER BY id")
+    rows = cr.fetchall()
+    result = {"rows": len(rows)}
+
+    def insert(table):
+        statement = (
+            f"INSERT INTO {table} ({column_list}) VALUES %s "
+            "ON CONFLICT (bank_account_id, ledgersync_id) DO NOTHING"
+        )
+        started = time.perf_counter()
+        for start in range(0, len(rows), PAGE_ROWS):
+            chunk = rows[start : start + PAGE_ROWS]
+            psycopg2.extras.execute_values(cr, statement, chunk, page_size=len(chunk))
+            connection.commit()
+        return time.perf_counter() - started
+
+    # 1. The real table, emptied: same indexes, unique constraint, foreign keys, WAL.
+    cr.execute("TRUNCATE ledgersync_transaction")
+    connection.commit()
+    result["real_seconds"] = insert("ledgersync_transaction")
+    cr.execute("SELECT count(*) FROM ledgersync_transaction")
+    result["real_count"] = cr.fetchone()[0]
+    # 2. A scratch temporary copy: indexes and constraints but no foreign key, no WAL.
+    cr.execute(
+        "CREATE TEMP TABLE ledgersync_transaction_scratch "
+        "(LIKE ledgersync_transaction INCLUDING ALL)"
+    )
+    connection.commit()
+    result["temp_seconds"] = insert("ledgersync_transaction_scratch")
+    connection.close()
+    result["expected"] = expected
+    return result
+
+
+def child(params):
+    result = {"pid": os.getpid(), "rss_start_mb": lib.max_rss_mb()}
+    registry = lib.open_registry(Path(params["odoo_src"]), params["db"], params["data_dir"])
+    from odoo import SUPERUSER_ID, api
+    from odoo.addons.ledgersync_connector.api import client as client_module
+    from odoo.addons.ledgersync_connector.sync import engine as engine_module
+
+    result["rss_after_registry_mb"] = lib.max_rss_mb()
+    base_url = params["base_url"]
+    with registry.cursor() as cr:
+        env = api.Environment(cr, SUPERUSER_ID, {})
+        Connection = env["ledgersync.connection"]
+        if params["mode"] == "initial":
+            env.ref("base.EUR").active = True  # the sandbox has one EUR bank account
+            connection = Connection._for_company(env.company)
+            connection = connection.action_connect(lib.DEMO_EMAIL, lib.DEMO_PASSWORD, base_url)
+            if connection.state != "connected":
+                raise RuntimeError(f"Save Integration failed: {connection.failure_code}")
+            connection.history_days = params["history_days"]
+            cr.commit()
+        else:
+            connection = Connection.search([("state", "=", "connected")], limit=1)
+        cr.execute("SELECT pg_backend_pid()")
+        cpu = CpuMeter(cr.fetchone()[0], params["sandbox_pid"])
+        probe = Probe(cr)
+        probe.install(engine_module, client_module)
+        # Outside a cron, _commit_progress commits and returns "no time limit".
+        commit = probe.commit(env["ir.cron"]._commit_progress)
+        result["rss_before_sync_mb"] = lib.max_rss_mb()
+        trigger = "initial" if params["mode"] == "initial" else "scheduled"
+        result["sync"] = timed_sync(
+            connection, trigger, commit, probe, cpu, base_url, params.get("profile")
+        )
+        result["rss_peak_mb"] = lib.max_rss_mb()
+        result["rss_now_mb"] = lib.current_rss_mb()
+        if params.get("extras"):
+            result["noop"] = timed_sync(connection, "scheduled", commit, probe, cpu, base_url)
+            cr.commit()
+            result["raw"] = raw_inserts(
+                params["db"], engine_module.INSERT_COLUMNS, params["expected"]
+            )
+    Path(params["result"]).write_text(json.dumps(result))
+
+
+# =========================================================================== parent side
+
+
+def child_command(params_path):
+    return [sys.executable, str(Path(__file__).resolve()), "--child", str(params_path)]
+
+
+def start_child(work, name, params):
+    params = dict(params, result=str(work / f"{name}.result.json"))
+    params_path = work / f"{name}.params.json"
+    params_path.write_text(json.dumps(params))
+    log = open(work / f"{name}.log", "w")  # noqa: SIM115 - closed by finish_child
+    process = subprocess.Popen(
+        child_command(params_path), cwd=lib.REPO, stdout=log, stderr=subprocess.STDOUT
+    )
+    return process, log, Path(params["result"])
+
+
+def finish_child(name, process, log, result_path, timeout=1800):
+    try:
+        status = process.wait(timeout)
+    finally:
+        log.close()
+    if status != 0 or not result_path.exists():
+        print(Path(log.name).read_text()[-6000:], file=sys.stderr)
+        sys.exit(f"child process {name} failed (exit {status}; log {log.name})")
+    return json.loads(result_path.read_text())
+
+
+def run_child(work, name, params):
+    return finish_child(name, *start_child(work, name, params))
+
+
+def db_scalar(db, query, params=None):
+    connection = lib.pg_connect(db, autocommit=True)
+    try:
+        with connection.cursor() as cr:
+            cr.execute(query, params)
+            return cr.fetchone()
+    finally:
+        connection.close()
+
+
+def crash_test(work, db, base_params, sandbox, kill_fraction):
+    """Kill -9 the initial sync once some pages are committed, then sync again."""
+    expected = sandbox.total
+    tpa = sandbox.sizes["transactions_per_account"]
+    outcome = {"expected": expected, "kill_fraction": kill_fraction}
+    process, log, result_path = start_child(
+        work, "crash-initial", dict(base_params, db=db, mode="initial")
+    )
+    watcher = lib.pg_connect(db, autocommit=True)
+    cr = watcher.cursor()
+    threshold = max(1, int(expected * kill_fraction))
+    started = time.monotonic()
+    killed = False
+    rows = 0
+    while process.poll() is None and time.monotonic() - started < 900:
+        cr.execute("SELECT count(*) FROM ledgersync_transaction")
+        rows = cr.fetchone()[0]
+        if rows >= threshold:
+            os.kill(process.pid, signal.SIGKILL)
+            killed = True
+            break
+        time.sleep(0.05)
+    process.wait()
+    log.close()
+    outcome["killed"] = killed
+    outcome["rows_seen_before_kill"] = rows
+    outcome["seconds_to_kill"] = time.monotonic() - started
+    # The killed process's PostgreSQL backends end when they notice the closed socket.
+    gone_started = time.monotonic()
+    while time.monotonic() - gone_started < 60:
+        cr.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            [db],
+        )
+        if cr.fetchone()[0] == 0:
+            break
+        time.sleep(0.05)
+    outcome["backend_gone_seconds"] = time.monotonic() - gone_started
+    cr.execute("SELECT count(*) FROM ledgersync_transaction")
+    outcome["rows_after_kill"] = cr.fetchone()[0]
+    cr.execute(
+        "SELECT id, state, phase, accounts_done, created_count, pages "
+        "FROM ledgersync_sync_run ORDER BY id DESC LIMIT 1"
+    )
+    outcome["run_after_kill"] = dict(
+        zip(("id", "state", "phase", "accounts_done", "created", "pages"), cr.fetchone())
+    )
+    cr.execute(
+        "SELECT count(*) FILTER (WHERE sync_lease_until IS NOT NULL), "
+        "count(*) FILTER (WHERE initial_sync_done) FROM ledgersync_bank_account"
+    )
+    outcome["leases_held_after_kill"], outcome["accounts_done_after_kill"] = cr.fetchone()
+    watcher.close()
+
+    resumed = run_child(work, "crash-resume", dict(base_params, db=db, mode="resume"))
+    outcome["resume"] = resumed["sync"]
+    outcome["rows"] = db_scalar(db, "SELECT count(*) FROM ledgersync_transaction")[0]
+    outcome["duplicates"] = db_scalar(
+        db,
+        "SELECT count(*) FROM (SELECT bank_account_id, ledgersync_id, count(*) "
+        "FROM ledgersync_transaction GROUP BY 1, 2 HAVING count(*) > 1) d",
+    )[0]
+    outcome["accounts_with_gaps"] = db_scalar(
+        db,
+        "SELECT count(*) FROM (SELECT a.id, count(t.id) AS n FROM ledgersync_bank_account a "
+        "LEFT JOIN ledgersync_transaction t ON t.bank_account_id = a.id GROUP BY a.id) c "
+        "WHERE n <> %s",
+        [tpa],
+    )[0]
+    outcome["leases_left"] = db_scalar(
+        db, "SELECT count(*) FROM ledgersync_bank_account WHERE sync_lease_until IS NOT NULL"
+    )[0]
+    return outcome
+
+
+def fmt_int(value):
+    return f"{value:,}"
+
+
+def spread(values):
+    if not values:
+        return "n/a"
+    return f"min {min(values)} / avg {statistics.mean(values):.2f} / max {max(values)}"
+
+
+def build_report(args, info, odoo_src, sizes, main_label, results, crash, timings):
+    main = results[main_label]
+    initial, noop, raw = main["sync"], main["noop"], main["raw"]
+    run = initial["run"]
+    accounts = run["accounts_total"]
+    created = run["created"]
+    sync_rate = created / initial["seconds"]
+    tx_phase = initial["phases"]["transactions"]
+    tx_rate = created / tx_phase["seconds_wall"]
+    raw_rate = raw["rows"] / raw["real_seconds"]
+    temp_rate = raw["rows"] / raw["temp_seconds"]
+    ratio = sync_rate / raw_rate
+    page_queries = initial["page_queries"]
+    full_pages = [
+        q for q, rows in zip(page_queries, initial["page_rows"], strict=True) if rows == PAGE_ROWS
+    ]
+    per_page_all_in = tx_phase["queries"] / max(1, tx_phase["pages"])
+    noop_calls = noop["calls_by_account"]
+    noop_ms = noop["seconds"] * 1000 / max(1, noop["run"]["accounts_total"])
+    noop_tx_ms = (
+        noop["phases"]["transactions"]["seconds_wall"]
+        * 1000
+        / max(1, noop["run"]["accounts_total"])
+    )
+    peaks = {label: results[label]["rss_peak_mb"] for label in sizes}
+    labels = list(sizes)
+    memory_diff = peaks[labels[-1]] - peaks[labels[0]]
+    memory_spread = max(peaks.values()) - min(peaks.values())
+
+    report = lib.Report(
+        "ledgersync_connector - sync engine benchmark (issue 4)"
+        + ("  [--quick]" if args.quick else "")
+    )
+    report.figure(f"Initial sync of {fmt_int(created)} transactions", "", f"{sync_rate:,.0f} tx/s")
+    report.figure("Raw execute_values INSERT, same rows, real table", "", f"{raw_rate:,.0f} rows/s")
+    report.figure(
+        "Ratio sync / raw INSERT", f">= {GOAL_RATIO}", f"{ratio:.2f}", ratio >= GOAL_RATIO
+    )
+    report.figure(
+        f"Peak RSS {labels[0]} vs {labels[-1]} transactions (difference)",
+        f"<= {GOAL_MEMORY_MB} MB",
+        f"{memory_diff:+.1f} MB",
+        abs(memory_diff) <= GOAL_MEMORY_MB and memory_spread <= GOAL_MEMORY_MB,
+    )
+    report.figure(
+        "SQL queries per page of 500 (in _apply_page), max",
+        f"<= {GOAL_QUERIES_PER_PAGE}",
+        f"{max(page_queries)}",
+        max(page_queries) <= GOAL_QUERIES_PER_PAGE,
+    )
+    report.figure(
+        "SQL queries per page, whole transactions phase",
+        f"<= {GOAL_QUERIES_PER_PAGE}",
+        f"{per_page_all_in:.2f}",
+        per_page_all_in <= GOAL_QUERIES_PER_PAGE,
+    )
+    report.figure(
+        "API calls per bank account, initial sync (avg)",
+        "",
+        f"{statistics.mean(initial['calls_by_account']):.2f}",
+    )
+    report.figure(
+        "No-op incremental: API calls per bank account, max",
+        f"<= {GOAL_NOOP_CALLS}",
+        f"{max(noop_calls)}",
+        max(noop_calls) <= GOAL_NOOP_CALLS,
+    )
+    report.figure(
+        "No-op incremental: time per bank account",
+        f"<= {GOAL_NOOP_MS} ms",
+        f"{noop_ms:.1f} ms",
+        noop_ms <= GOAL_NOOP_MS,
+    )
+    if crash:
+        report.figure(
+            "Crash test: rows after kill -9 + rerun",
+            f"= {fmt_int(crash['expected'])}",
+            fmt_int(crash["rows"]),
+            crash["killed"] and crash["rows"] == crash["expected"],
+        )
+        report.figure(
+            "Crash test: duplicates",
+            "= 0",
+            str(crash["duplicates"]),
+            crash["killed"] and crash["duplicates"] == 0,
+        )
+
+    # -- main run details
+    cats = tx_phase["seconds"]
+    calls = tx_phase["calls"]
+    wall = tx_phase["seconds_wall"]
+    python_in_apply = cats["apply_page"] - cats["apply_page_sql"]
+    other = wall - (
+        cats["http"] + cats["decode"] + cats["parse"] + cats["apply_page"] + cats["commit"]
+    )
+
+    def share(seconds):
+        return f"{seconds:6.2f} s  {100 * seconds / wall:5.1f} %"
+
+    cpu = initial["cpu"]
+    structure = initial["phases"].get("structure", {})
+    report.section(
+        f"Initial sync, {main_label}: {CLIENTS} clients x {ACCOUNTS_PER_CLIENT} accounts x "
+        f"{fmt_int(sizes[main_label])} transactions",
+        [
+            f"_sync('initial') wall {initial['seconds']:.2f} s -> {sync_rate:,.0f} tx/s; run "
+            f"{run['state']}, created {fmt_int(created)}, accounts {run['accounts_done']}/"
+            f"{accounts}, pages {run['pages']}, api_calls {run['api_calls']}",
+            f"structure phase (clients, bank accounts) {structure.get('seconds_wall', 0):.2f} s;"
+            f" transactions phase {wall:.2f} s -> {tx_rate:,.0f} tx/s",
+            "where the transactions phase's wall time goes (Odoo process, one thread):",
+            f"  HTTP round trips      {share(cats['http'])}  ({calls['http']} requests, "
+            f"{1000 * cats['http'] / max(1, calls['http']):.1f} ms each: requests + the "
+            "sandbox building the page)",
+            f"  JSON decode           {share(cats['decode'])}  (json.loads, parse_float=Decimal)",
+            f"  parse records         {share(cats['parse'])}  (Transaction.from_api x 500)",
+            f"  _apply_page, Python   {share(python_in_apply)}  (diff, content hash, row tuples)",
+            f"  _apply_page, SQL      {share(cats['apply_page_sql'])}  "
+            "(cursor.execute time: SELECT existing, INSERT, run counters)",
+            f"  commit per page       {share(cats['commit'])}  ({calls['commit']} commits: "
+            "flush + COMMIT, WAL fsync)",
+            f"  other                 {share(other)}  (leases, cursors, counters, loop)",
+            f"CPU seconds during _sync: Odoo process {cpu['odoo']:.2f}, its PostgreSQL backend "
+            f"{cpu['postgres'] or 0:.2f}, sandbox process {cpu['sandbox'] or 0:.2f} "
+            f"(wall {initial['seconds']:.2f} s, {info['nproc']} cores)",
+            f"raw INSERT of the same {fmt_int(raw['rows'])} rows: real table "
+            f"{raw['real_seconds']:.2f} s = {raw_rate:,.0f} rows/s (count after: "
+            f"{fmt_int(raw['real_count'])}); TEMP table LIKE ... INCLUDING ALL "
+            f"{raw['temp_seconds']:.2f} s = {temp_rate:,.0f} rows/s -> ratio vs temp "
+            f"{sync_rate / temp_rate:.2f}",
+            "raw = the engine's INSERT statement (same columns, ON CONFLICT DO NOTHING), pages "
+            f"of {PAGE_ROWS} rows with a COMMIT after each (the engine's durability), into the "
+            "emptied real table (same indexes, unique constraint, foreign keys, WAL)",
+        ],
+    )
+    report.section(
+        "SQL queries and API calls",
+        [
+            f"queries inside _apply_page per page: {spread(page_queries)} over "
+            f"{len(page_queries)} pages ({spread(full_pages)} over full pages of {PAGE_ROWS})",
+            f"whole transactions phase: {tx_phase['queries']} queries / {tx_phase['pages']} "
+            f"pages = {per_page_all_in:.2f} per page (lease claim and release per account, "
+            f"ORM flushes in the per-page commit: {initial['commit_queries']} queries in "
+            f"{calls['commit']} commits)",
+            "in a real cron, _commit_progress also writes ir_cron_progress: +1 UPDATE per "
+            "commit (here: called outside a cron, it only commits)",
+            f"initial sync API calls per bank account (sandbox by_account): "
+            f"{spread(initial['calls_by_account'])}; sandbox totals {initial['sandbox']}; "
+            f"run.api_calls {run['api_calls']} = {run['api_calls'] / accounts:.2f} per account",
+            f"no-op incremental right after: {noop['seconds'] * 1000:.0f} ms for "
+            f"{noop['run']['accounts_total']} accounts = {noop_ms:.1f} ms per account "
+            f"(transactions phase alone {noop_tx_ms:.1f} ms per account); run "
+            f"{noop['run']['state']}, created/updated/unchanged "
+            f"{noop['run']['created']}/{noop['run']['updated']}/{noop['run']['unchanged']}",
+            f"no-op API calls per bank account: {spread(noop_calls)}; sandbox totals "
+            f"{noop['sandbox']} (clients and bank accounts are listed per client, "
+            "not per account); queries "
+            f"{noop['phases']['transactions']['queries']} in the transactions phase",
+        ],
+    )
+    memory_lines = []
+    for label in sizes:
+        result = results[label]
+        memory_lines.append(
+            f"{label:>5} ({fmt_int(result['sync']['run']['created'])} tx, "
+            f"{result['sync']['seconds']:.1f} s, {result['sync']['run']['created'] / result['sync']['seconds']:,.0f} tx/s): "
+            f"ru_maxrss after registry load {result['rss_after_registry_mb']:.1f} MB, "
+            f"before sync {result['rss_before_sync_mb']:.1f} MB, peak {result['rss_peak_mb']:.1f} MB"
+        )
+    memory_lines.append(
+        f"difference {labels[-1]} - {labels[0]}: {memory_diff:+.1f} MB; spread of the "
+        f"three peaks {memory_spread:.1f} MB (each size: fresh child process, fresh database)"
+    )
+    report.section(
+        "Peak memory of the Odoo-side process (resource.getrusage ru_maxrss)", memory_lines
+    )
+    if crash:
+        resume = crash["resume"]
+        report.section(
+            "Crash test (kill -9 mid-run, then a new process syncs again)",
+            [
+                f"killed the initial sync {crash['seconds_to_kill']:.1f} s after start, "
+                f"{fmt_int(crash['rows_seen_before_kill'])} rows seen committed (threshold "
+                f"{crash['kill_fraction']:.0%}); after the kill: "
+                f"{fmt_int(crash['rows_after_kill'])} rows, run {crash['run_after_kill']}, "
+                f"{crash['leases_held_after_kill']} bank-account lease(s) held by the dead "
+                f"worker, {crash['accounts_done_after_kill']} accounts complete",
+                f"its PostgreSQL backend gone after {crash['backend_gone_seconds']:.2f} s",
+                f"rerun in a new process: {resume['seconds']:.1f} s, run id "
+                f"{resume['run']['id']} (killed run {crash['run_after_kill']['id']}: "
+                f"{'taken over' if resume['run']['id'] == crash['run_after_kill']['id'] else 'new run'}"
+                f"), state {resume['run']['state']}, accounts {resume['run']['accounts_done']}/"
+                f"{resume['run']['accounts_total']}",
+                f"final: {fmt_int(crash['rows'])} rows (expected {fmt_int(crash['expected'])}), "
+                f"{crash['duplicates']} duplicates, {crash['accounts_with_gaps']} bank accounts "
+                f"with a missing or extra row, {crash['leases_left']} leases left",
+            ],
+        )
+    if main["sync"].get("profile"):
+        report.section(
+            "cProfile of the main initial sync (a separate, slower pass; proportions only)",
+            main["sync"]["profile"],
+        )
+    report.section(
+        "Machine and run",
+        [
+            *lib.machine_lines(info, odoo_src),
+            f"sandbox: python -m ledgersync_sandbox --clients {CLIENTS} --accounts-per-client "
+            f"{ACCOUNTS_PER_CLIENT} --transactions-per-account N --history-days "
+            f"{SANDBOX_HISTORY_DAYS} (separate process); connection.history_days = "
+            f"{CONNECTION_HISTORY_DAYS}; page size {PAGE_ROWS}; EUR activated",
+            "sizes: " + ", ".join(f"{label} = N {tpa}" for label, tpa in sizes.items()),
+            "timings: " + ", ".join(f"{key} {value:.0f} s" for key, value in timings.items()),
+        ],
+    )
+    return report
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="sizes / 10 (2k, 10k, 20k)")
+    parser.add_argument(
+        "--profile", action="store_true", help="also run the main initial sync under cProfile"
+    )
+    parser.add_argument("--kill-at", type=float, default=0.4, help="crash when this share is in")
+    parser.add_argument("--no-crash", action="store_true", help="skip the crash test")
+    parser.add_argument("--db-prefix", default="ledgersync_bench")
+    parser.add_argument("--reuse-template", action="store_true")
+    parser.add_argument("--keep-dbs", action="store_true")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(json.loads(Path(args.child).read_text()))
+        return 0
+
+    odoo_src = lib.find_odoo()
+    lib.ensure_encryption_key()
+    info = lib.machine_info()
+    sizes = QUICK_SIZES if args.quick else SIZES
+    main_label = list(sizes)[1]
+    timings = {}
+    results = {}
+    crash = None
+    template = f"{args.db_prefix}_tpl"
+    databases = []
+    bench_started = time.monotonic()
+    with lib.scratch_dir("ledgersync-bench-sync-") as work:
+        started = time.monotonic()
+        if not (args.reuse_template and lib.db_exists_with_module(template)):
+            print(f"Installing {lib.MODULE} into a fresh template database {template} ...")
+            lib.install_db(odoo_src, template, work / "data", work / "install.log")
+        timings["install"] = time.monotonic() - started
+        base_params = {
+            "odoo_src": str(odoo_src),
+            "data_dir": str(work / "data"),
+            "history_days": CONNECTION_HISTORY_DAYS,
+        }
+        try:
+            for label, tpa in sizes.items():
+                sandbox = lib.Sandbox(CLIENTS, ACCOUNTS_PER_CLIENT, tpa, SANDBOX_HISTORY_DAYS)
+                with sandbox:
+                    params = dict(
+                        base_params,
+                        base_url=sandbox.base_url,
+                        sandbox_pid=sandbox.process.pid,
+                        expected=sandbox.total,
+                    )
+                    db = f"{args.db_prefix}_{label}"
+                    databases.append(db)
+                    lib.copy_db(template, db)
+                    is_main = label == main_label
+                    print(
+                        f"[{time.monotonic() - bench_started:5.0f} s] {label}: initial sync of "
+                        f"{fmt_int(sandbox.total)} transactions in a child process"
+                        + (" + no-op incremental + raw INSERT" if is_main else "")
+                        + " ...",
+                        flush=True,
+                    )
+                    started = time.monotonic()
+                    results[label] = run_child(
+                        work, label, dict(params, db=db, mode="initial", extras=is_main)
+                    )
+                    timings[label] = time.monotonic() - started
+                    sync = results[label]["sync"]
+                    print(
+                        f"        {sync['run']['created']:,} created in {sync['seconds']:.1f} s "
+                        f"({sync['run']['state']}), peak RSS {results[label]['rss_peak_mb']:.0f} MB",
+                        flush=True,
+                    )
+                    if is_main and args.profile:
+                        print(f"        {label}: cProfile pass ...", flush=True)
+                        lib.copy_db(template, db + "_prof")
+                        databases.append(db + "_prof")
+                        profiled = run_child(
+                            work,
+                            "profile",
+                            dict(params, db=db + "_prof", mode="initial", profile=True),
+                        )
+                        results[label]["sync"]["profile"] = profiled["sync"]["profile"]
+                    if is_main and not args.no_crash:
+                        crash_db = f"{args.db_prefix}_crash"
+                        databases.append(crash_db)
+                        lib.copy_db(template, crash_db)
+                        print(
+                            f"[{time.monotonic() - bench_started:5.0f} s] crash test: kill -9 at "
+                            f"{args.kill_at:.0%} of {fmt_int(sandbox.total)}, then sync again ...",
+                            flush=True,
+                        )
+                        started = time.monotonic()
+                        crash = crash_test(work, crash_db, params, sandbox, args.kill_at)
+                        timings["crash"] = time.monotonic() - started
+        finally:
+            if not args.keep_dbs:
+                for db in [*databases, template]:
+                    lib.drop_db(db)
+    timings["total"] = time.monotonic() - bench_started
+
+    report = build_report(args, info, odoo_src, sizes, main_label, results, crash, timings)
+    print(report.render())
+    path = report.write(
+        "bench_sync" + ("-quick" if args.quick else ""),
+        {"machine": info, "sizes": sizes, "results": results, "crash": crash, "timings": timings},
+    )
+    print(f"(written to {path.relative_to(lib.REPO)})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
