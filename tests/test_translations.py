@@ -1,7 +1,7 @@
 """Every translatable string of the Python code is in the exported template (i18n/*.pot).
 
-Regenerate the template with Odoo's exporter, e.g.
-``odoo-bin i18n export -d <db> ledgersync_connector -o ledgersync_connector/i18n/ledgersync_connector.pot``.
+Regenerate the template with Odoo's exporter, from the repository root:
+``odoo-bin i18n export -d <db> ledgersync_connector -o <this addon>/i18n/ledgersync_connector.pot``.
 """
 
 import ast
