@@ -50,6 +50,12 @@ class ResConfigSettings(models.TransientModel):
         store=True,
         readonly=False,
     )
+    ledgersync_history_start_date = fields.Date(
+        string="LedgerSync History From",
+        compute="_compute_ledgersync_history_start_date",
+        store=True,
+        readonly=False,
+    )
     ledgersync_sync_interval_hours = fields.Integer(
         string="LedgerSync Sync Interval (hours)",
         compute="_compute_ledgersync_sync_interval_hours",
@@ -92,6 +98,13 @@ class ResConfigSettings(models.TransientModel):
             )
 
     @api.depends("company_id")
+    def _compute_ledgersync_history_start_date(self):
+        for settings in self:
+            settings.ledgersync_history_start_date = (
+                settings.ledgersync_connection_id.history_start_date
+            )
+
+    @api.depends("company_id")
     def _compute_ledgersync_sync_interval_hours(self):
         cron = self._ledgersync_cron()
         hours = cron.interval_number * INTERVAL_HOURS.get(cron.interval_type, 1) if cron else 1
@@ -113,8 +126,8 @@ class ResConfigSettings(models.TransientModel):
                 )
             )
         connection = self.ledgersync_connection_id
-        if connection and connection.history_days != self.ledgersync_history_days:
-            connection.history_days = self.ledgersync_history_days
+        if connection:
+            self._ledgersync_apply_history(connection)
         cron = self._ledgersync_cron()
         if cron and (cron.interval_type, cron.interval_number) != (
             "hours",
@@ -124,6 +137,14 @@ class ResConfigSettings(models.TransientModel):
                 {"interval_type": "hours", "interval_number": self.ledgersync_sync_interval_hours}
             )
         return result
+
+    def _ledgersync_apply_history(self, connection):
+        values = {
+            "history_days": self.ledgersync_history_days,
+            "history_start_date": self.ledgersync_history_start_date,
+        }
+        if any(connection[name] != value for name, value in values.items()):
+            connection.write(values)
 
     def _compute_ledgersync_password(self):
         self.ledgersync_password = False
@@ -157,8 +178,7 @@ class ResConfigSettings(models.TransientModel):
         connection = connection.action_connect(
             self.ledgersync_email, password, self.ledgersync_base_url
         )
-        if connection.history_days != self.ledgersync_history_days:
-            connection.history_days = self.ledgersync_history_days
+        self._ledgersync_apply_history(connection)
         return self._ledgersync_reload()
 
     def action_ledgersync_disconnect(self):

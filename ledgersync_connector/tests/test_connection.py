@@ -247,6 +247,28 @@ class TestSecretsAtRest(LedgerSyncCase):
         self.assertEqual(connection._decrypted("password_encrypted"), PASSWORD)
         self.assertEqual(connection.state, "connected")
 
+    def test_settings_sync_options_are_saved_and_checked(self):
+        connection = self.connect()
+        cron = self.env.ref("ledgersync_connector.ir_cron_ledgersync_sync")
+        settings = self.env["res.config.settings"].create(
+            {
+                "ledgersync_history_days": 30,
+                "ledgersync_history_start_date": "2026-01-01",
+                "ledgersync_sync_interval_hours": 6,
+            }
+        )
+        settings.execute()
+        self.assertEqual(connection.history_days, 30)
+        self.assertEqual(str(connection.history_start_date), "2026-01-01")
+        self.assertEqual(str(connection._history_start_date()), "2026-01-01")
+        self.assertEqual((cron.interval_type, cron.interval_number), ("hours", 6))
+        fresh = self.env["res.config.settings"].create({})
+        self.assertEqual(fresh.ledgersync_sync_interval_hours, 6)
+        self.assertEqual(fresh.ledgersync_history_days, 30)
+        for bad in ({"ledgersync_history_days": -1}, {"ledgersync_sync_interval_hours": 0}):
+            with self.subTest(bad=bad), self.assertRaisesRegex(UserError, "at least 1 hour"):
+                self.env["res.config.settings"].create(bad).execute()
+
     def test_key_rotation_re_encrypts_with_the_new_key(self):
         connection = self.connect()
         new_key = Fernet.generate_key().decode()

@@ -5,7 +5,7 @@ from odoo import fields
 from odoo.tests import tagged
 
 from ..sync.engine import SyncEngine
-from .common import DEMO_EMAIL, LedgerSyncCase
+from .common import DEMO_EMAIL, OTHER_EMAIL, LedgerSyncCase
 
 
 class SimulatedCrash(Exception):
@@ -306,3 +306,19 @@ class TestSync(LedgerSyncCase):
         self.assertEqual(len(self.ledgersync_ids()), self.expected_total())
         self.Connection._cron_sync()
         self.assertEqual(self.connection_record.sync_run_ids[0].trigger, "scheduled")
+
+    def test_two_companies_sync_apart(self):
+        company_b = self.env["res.company"].create({"name": "Second Office"})
+        connection_b = self.connect(OTHER_EMAIL, company=company_b)
+        connection_b.history_days = 500
+        self.Connection._cron_sync()
+        transactions_a = self.Transaction.search([("company_id", "=", self.company.id)])
+        transactions_b = self.Transaction.search([("company_id", "=", company_b.id)])
+        self.assertEqual(len(transactions_a), self.expected_total())
+        self.assertTrue(transactions_b)
+        self.assertEqual(transactions_b.bank_account_id.connection_id, connection_b)
+        self.assertEqual(transactions_b.client_id.company_id, company_b)
+        self.assertFalse(
+            set(transactions_a.mapped("ledgersync_id"))
+            & set(transactions_b.mapped("ledgersync_id"))
+        )
