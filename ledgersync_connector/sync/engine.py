@@ -30,11 +30,8 @@ ACCOUNT_ERRORS = (
     mapping.CurrencyError,
 )
 
-INSERT_COLUMNS = (
-    "bank_account_id",
-    "client_id",
-    "company_id",
-    "ledgersync_id",
+# The columns LedgerSync owns, in the order of ``_synced_row``; an update rewrites them.
+SQL_SYNCED_COLUMNS = (
     "date",
     "description",
     "reference",
@@ -46,6 +43,13 @@ INSERT_COLUMNS = (
     "match_type",
     "ledgersync_updated_at",
     "content_hash",
+)
+INSERT_COLUMNS = (
+    "bank_account_id",
+    "client_id",
+    "company_id",
+    "ledgersync_id",
+    *SQL_SYNCED_COLUMNS,
     "active",
     "review_state",
     "create_uid",
@@ -53,19 +57,7 @@ INSERT_COLUMNS = (
     "write_uid",
     "write_date",
 )
-UPDATE_COLUMNS = (
-    "date",
-    "description",
-    "reference",
-    "amount",
-    "currency_id",
-    "ledgersync_status",
-    "vendor_name",
-    "gl_code",
-    "match_type",
-    "ledgersync_updated_at",
-    "content_hash",
-)
+# Casts for the VALUES list of the update: (id, *SQL_SYNCED_COLUMNS).
 UPDATE_TEMPLATE = (
     "(%s::int, %s::date, %s::varchar, %s::varchar, %s::numeric, %s::int, %s::varchar, "
     "%s::varchar, %s::varchar, %s::varchar, %s::timestamp, %s::varchar)"
@@ -309,30 +301,10 @@ class SyncEngine:
         plan = mapping.plan_page(records, existing)
         now, uid = utc_now(), self.env.uid
         if plan.to_create:
+            head = (account.id, account.client_id.id, account.company_id.id)
+            tail = (True, "to_review", uid, now, uid, now)
             rows = [
-                (
-                    account.id,
-                    account.client_id.id,
-                    account.company_id.id,
-                    record.id,
-                    values["date"],
-                    values["description"],
-                    values["reference"],
-                    values["amount"],
-                    currency_ids[record.currency],
-                    values["ledgersync_status"],
-                    values["vendor_name"],
-                    values["gl_code"],
-                    values["match_type"],
-                    naive_utc(record.updated_at),
-                    digest,
-                    True,
-                    "to_review",
-                    uid,
-                    now,
-                    uid,
-                    now,
-                )
+                (*head, record.id, *_synced_row(record, values, digest, currency_ids), *tail)
                 for record, values, digest in plan.to_create
             ]
             # DO NOTHING: a worker that lost its lease must not fail the one that took over.
@@ -344,27 +316,14 @@ class SyncEngine:
             )
         if plan.to_update:
             rows = [
-                (
-                    row_id,
-                    values["date"],
-                    values["description"],
-                    values["reference"],
-                    values["amount"],
-                    currency_ids[record.currency],
-                    values["ledgersync_status"],
-                    values["vendor_name"],
-                    values["gl_code"],
-                    values["match_type"],
-                    naive_utc(record.updated_at),
-                    digest,
-                )
+                (row_id, *_synced_row(record, values, digest, currency_ids))
                 for row_id, record, values, digest in plan.to_update
             ]
-            assignments = ", ".join(f"{column} = v.{column}" for column in UPDATE_COLUMNS)
+            assignments = ", ".join(f"{column} = v.{column}" for column in SQL_SYNCED_COLUMNS)
             self.cr.execute_values(
                 f"UPDATE ledgersync_transaction AS t SET {assignments}, active = TRUE, "
                 f"write_uid = {int(uid)}, write_date = (now() at time zone 'UTC') "
-                f"FROM (VALUES %s) AS v (id, {', '.join(UPDATE_COLUMNS)}) WHERE t.id = v.id",
+                f"FROM (VALUES %s) AS v (id, {', '.join(SQL_SYNCED_COLUMNS)}) WHERE t.id = v.id",
                 rows,
                 template=UPDATE_TEMPLATE,
                 page_size=len(rows),
@@ -391,6 +350,23 @@ class SyncEngine:
     def _active_currency_ids(self):
         self.cr.execute("SELECT name, id FROM res_currency WHERE active")
         return dict(self.cr.fetchall())
+
+
+def _synced_row(record, values, digest, currency_ids):
+    """The values of SQL_SYNCED_COLUMNS for one transaction, in that order."""
+    return (
+        values["date"],
+        values["description"],
+        values["reference"],
+        values["amount"],
+        currency_ids[record.currency],
+        values["ledgersync_status"],
+        values["vendor_name"],
+        values["gl_code"],
+        values["match_type"],
+        naive_utc(record.updated_at),
+        digest,
+    )
 
 
 def describe_error(env, error):
