@@ -172,6 +172,23 @@ def copy_db(template, db):
     subprocess.run(["createdb", "-T", template, db], env=pg_env(), check=True)
 
 
+def checkpoint():
+    """Flush PostgreSQL's dirty buffers now (superusers only), so that the WAL of a database
+    copy is not written back in the middle of the next measurement. Returns success."""
+    try:
+        connection = pg_connect("postgres", autocommit=True)
+    except Exception:
+        return False
+    try:
+        with connection.cursor() as cr:
+            cr.execute("CHECKPOINT")
+        return True
+    except Exception:
+        return False
+    finally:
+        connection.close()
+
+
 def db_exists_with_module(db):
     try:
         connection = pg_connect(db, autocommit=True)

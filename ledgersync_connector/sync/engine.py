@@ -98,6 +98,7 @@ class SyncEngine:
         self.worker = uuid.uuid4().hex[:12]
         self.currency_ids = self._active_currency_ids()
         self._consecutive_server_errors = 0
+        self.seconds_left = float("inf")
 
     # ------------------------------------------------------------------ structure
 
@@ -109,7 +110,7 @@ class SyncEngine:
             Client._upsert_from_api(self.connection, page.items)
             seen_clients.update(item.id for item in page.items)
         Client._archive_missing(self.connection, seen_clients)
-        self.commit()
+        self._commit()
         BankAccount = self.env["ledgersync.bank.account"]
         for client in Client.search([("connection_id", "=", self.connection.id)]):
             seen_accounts = set()
@@ -128,10 +129,10 @@ class SyncEngine:
                 )
                 continue
             BankAccount._archive_missing(client, seen_accounts)
-            self.commit()
+            self._commit()
         accounts_total = BankAccount.search_count(self._account_domain())
         self.run.write({"accounts_total": accounts_total, "phase": "transactions"})
-        self.commit()
+        self._commit()
 
     def _account_domain(self):
         return [
@@ -148,12 +149,17 @@ class SyncEngine:
         Returns True when this worker found no account left to take.
         """
         while True:
+            if self.seconds_left < min_seconds_left:
+                self._commit()  # the last account's release
+                return False
             account = self._claim_next_account()
             if account is None:
                 return True
-            seconds_left = self._sync_one_account(account)
-            if seconds_left < min_seconds_left:
-                return False
+            self._sync_one_account(account)
+
+    def _commit(self):
+        self.seconds_left = self.commit()
+        return self.seconds_left
 
     def _claim_next_account(self):
         self.env.flush_all()
@@ -188,19 +194,20 @@ class SyncEngine:
         )
         row = self.cr.fetchone()
         account = self.env["ledgersync.bank.account"]
-        if not row:
-            return None
         account.invalidate_model(["sync_lease_until", "sync_worker_pid"])
-        # Commit the lease at once, so that other workers skip this account.
-        self.commit()
-        return account.browse(row[0])
+        # One commit for the previous account's release and this lease, which other
+        # workers must see at once to skip this account.
+        self._commit()
+        return account.browse(row[0]) if row else None
 
     def _sync_one_account(self, account):
+        """Sync one claimed account; its release is committed with the next claim."""
+        history_done = False
         try:
             if account.initial_sync_done:
                 self._load_changes(account)
             else:
-                self._load_history(account)
+                history_done = self._load_history(account)
         except RUN_STOPPING_ERRORS as error:
             self._release(account, error=error)
             raise RunStopped(error) from error
@@ -211,18 +218,19 @@ class SyncEngine:
                 self._consecutive_server_errors += 1
                 if self._consecutive_server_errors >= const.MAX_CONSECUTIVE_SERVER_ERRORS:
                     raise RunStopped(error) from error
-            return self.commit()
+            return
         self._consecutive_server_errors = 0
-        self._release(account)
+        self._release(account, history_done=history_done)
         self.run._add_counts(accounts_done=1)
-        return self.commit()
 
-    def _release(self, account, error=None):
+    def _release(self, account, error=None, history_done=False):
         values = {
             "sync_lease_until": False,
             "sync_worker_pid": False,
             "last_sync_run_id": self.run.id,
         }
+        if history_done:
+            values["initial_sync_done"] = True
         if error is None:
             values.update(last_sync_error=False, last_synced_at=utc_now())
         else:
@@ -233,7 +241,10 @@ class SyncEngine:
         account.write(values)
 
     def _load_history(self, account):
-        """Initial load: the history in date windows, oldest first, resumable per window."""
+        """Initial load: the history in date windows, oldest first, resumable per window.
+
+        Returns True once the whole history is loaded.
+        """
         today = utc_now().date()
         if not account.sync_cursor:
             # Changes made from now on are fetched by the first incremental sync.
@@ -256,8 +267,8 @@ class SyncEngine:
                     self._apply_page(account, page.items)
                     if page.next_cursor is None:
                         account.history_loaded_until = window_end
-                    self.commit()
-        account.initial_sync_done = True
+                    self._commit()
+        return True
 
     def _load_changes(self, account):
         """Incremental: everything changed since the cursor, minus a safety overlap."""
@@ -270,7 +281,7 @@ class SyncEngine:
             if page.next_cursor is None:
                 # Only a complete answer moves the cursor: its order is by id, not by time.
                 account.sync_cursor = started
-            self.commit()
+            self._commit()
 
     # ------------------------------------------------------------------ one page
 
