@@ -246,9 +246,10 @@ class SyncEngine:
         Returns True once the whole history is loaded.
         """
         today = utc_now().date()
-        if not account.sync_cursor:
-            # Changes made from now on are fetched by the first incremental sync.
-            account.sync_cursor = utc_now()
+        # Changes made from the start of the load on are fetched by the first incremental
+        # sync. The cursor is written with the first completed window: a window cut short
+        # by a crash is fetched again in full, after a later start.
+        load_started = account.sync_cursor or utc_now()
         start = (
             account.history_loaded_until + timedelta(days=1)
             if account.history_loaded_until
@@ -266,8 +267,12 @@ class SyncEngine:
                 ):
                     self._apply_page(account, page.items)
                     if page.next_cursor is None:
-                        account.history_loaded_until = window_end
+                        account.write(
+                            {"history_loaded_until": window_end, "sync_cursor": load_started}
+                        )
                     self._commit()
+        if not account.sync_cursor:  # no window to load (a start date in the future)
+            account.sync_cursor = load_started
         return True
 
     def _load_changes(self, account):

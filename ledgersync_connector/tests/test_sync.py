@@ -322,3 +322,20 @@ class TestSync(LedgerSyncCase):
             set(transactions_a.mapped("ledgersync_id"))
             & set(transactions_b.mapped("ledgersync_id"))
         )
+
+    def test_history_start_date_bounds_the_first_load(self):
+        self.connection_record.history_start_date = fields.Date.today() - timedelta(days=30)
+        self.sync("initial")
+        dates = self.Transaction.search([]).mapped("date")
+        self.assertTrue(dates)
+        self.assertGreaterEqual(min(dates), self.connection_record.history_start_date)
+        # A start date in the future loads nothing, and later syncs still work.
+        self.Transaction.search([]).unlink()
+        self.BankAccount.search([]).write(
+            {"initial_sync_done": False, "history_loaded_until": False, "sync_cursor": False}
+        )
+        self.connection_record.history_start_date = fields.Date.today() + timedelta(days=10)
+        self.sync()
+        self.assertFalse(self.Transaction.search([]))
+        self.assertTrue(all(self.BankAccount.search([]).mapped("sync_cursor")))
+        self.assertEqual(self.sync().state, "done")
