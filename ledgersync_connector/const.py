@@ -43,7 +43,10 @@ UPDATED_SINCE_OVERLAP_SECONDS = 3600
 ACCOUNT_LEASE_SECONDS = 600
 # A run whose heartbeat is older than this is taken over by the next worker.
 RUN_STALE_SECONDS = 900
-# A cron worker stops taking bank accounts when less time than this is left.
-CRON_MIN_SECONDS_LEFT = 60
+# One call of the scheduled action works this long, then reports its progress; Odoo calls
+# it again at once while work is left (well under Odoo's 120 s worker time limit).
+CRON_SLICE_SECONDS = 45
+# A worker stops taking bank accounts when less time than this is left in its slice.
+CRON_MIN_SECONDS_LEFT = 0
 # After this many bank accounts in a row fail with a server error, the run stops.
 MAX_CONSECUTIVE_SERVER_ERRORS = 5

@@ -1,6 +1,9 @@
 import logging
 import os
+import time
 from datetime import timedelta
+
+from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
@@ -80,6 +83,9 @@ class LedgerSyncConnection(models.Model):
     )
     client_ids = fields.One2many("ledgersync.client", "connection_id", string="Clients")
     sync_run_ids = fields.One2many("ledgersync.sync.run", "connection_id", string="Sync Runs")
+    sync_requested = fields.Boolean(
+        copy=False, readonly=True, help="Sync Now was pressed: the next cron call syncs."
+    )
     client_count = fields.Integer(compute="_compute_client_count")
 
     _one_active_per_company = models.UniqueIndex(
@@ -483,6 +489,7 @@ class LedgerSyncConnection(models.Model):
                     return None
                 run.worker_pid = worker_pid  # take over the first phase
             return run
+        self.sync_requested = False
         return self.env["ledgersync.sync.run"].create(
             {"connection_id": self.id, "trigger": trigger, "worker_pid": worker_pid}
         )
@@ -545,22 +552,52 @@ class LedgerSyncConnection(models.Model):
         commit()
         return run, not finished
 
+    def _sync_due(self):
+        """A run is going on, was asked for, or the last one is older than half the
+        scheduled interval (so that the cron's repeated calls within one job run do not
+        start a second run for a connection that was just synced)."""
+        self.ensure_one()
+        if self.sync_requested or not self.last_sync_at or self._running_run():
+            return True
+        cron = self.env.ref(
+            "ledgersync_connector.ir_cron_ledgersync_sync", raise_if_not_found=False
+        )
+        interval = timedelta(hours=1)
+        if cron:
+            interval = relativedelta(**{cron.interval_type: cron.interval_number})
+            interval = (fields.Datetime.now() + interval) - fields.Datetime.now()
+        return self.last_sync_at <= fields.Datetime.now() - interval / 2
+
     @api.model
     def _cron_sync(self):
-        connections = self.search([("state", "=", "connected"), ("login_blocked", "=", False)])
-        connections = connections.filtered(lambda connection: connection._can_sync())
+        """One call of the scheduled action: work for about CRON_SLICE_SECONDS, then report
+        the bank accounts done and whether work is left, so that Odoo calls again at once
+        (within the same job run) or reschedules the job as soon as possible."""
         cron = self.env["ir.cron"]
-        cron._commit_progress(remaining=len(connections))
+        slice_end = time.monotonic() + const.CRON_SLICE_SECONDS
+
+        def commit():
+            cron._commit_progress()
+            return slice_end - time.monotonic()
+
+        connections = self.search([("state", "=", "connected"), ("login_blocked", "=", False)])
+        connections = connections.filtered(lambda c: c._can_sync() and c._sync_due())
+        processed = 0
         for connection in connections:
-            _run, out_of_time = connection._sync(
-                trigger="scheduled" if connection.sync_run_ids else "initial",
-                commit=cron._commit_progress,
-            )
+            running = connection._running_run()
+            done_before = running.accounts_done if running else 0
+            if connection.sync_requested:
+                trigger = "manual"
+            else:
+                trigger = "scheduled" if connection.sync_run_ids else "initial"
+            run, out_of_time = connection._sync(trigger=trigger, commit=commit)
+            if run:
+                processed += max(run.accounts_done - done_before, 0)
             if out_of_time:
-                # Out of time with work left: the cron comes back at once to go on.
-                cron._commit_progress(remaining=1)
+                left = max(run.accounts_total - run.accounts_done, 1)
+                cron._commit_progress(processed, remaining=left)
                 return
-            cron._commit_progress(1)
+        cron._commit_progress(processed, remaining=0)
 
     def action_sync_now(self):
         """Start a sync in the background (the cron), unless one is already running."""
@@ -576,7 +613,7 @@ class LedgerSyncConnection(models.Model):
                     "message": self.env._(
                         "A sync started on %(start)s is still running (%(done)s of %(total)s "
                         "bank accounts done). It is not started twice.",
-                        start=fields.Datetime.to_string(running.started_at),
+                        start=tools.format_datetime(self.env, running.started_at),
                         done=running.accounts_done,
                         total=running.accounts_total,
                     ),
@@ -586,6 +623,7 @@ class LedgerSyncConnection(models.Model):
             raise UserError(
                 self.env._("Connect LedgerSync first: Settings → LedgerSync Integration.")
             )
+        self.sync_requested = True
         self.env.ref("ledgersync_connector.ir_cron_ledgersync_sync")._trigger()
         return {
             "type": "ir.actions.client",

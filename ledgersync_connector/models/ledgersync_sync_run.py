@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 
 from .. import const
 
@@ -77,6 +77,12 @@ class LedgerSyncSyncRun(models.Model):
     error_message = fields.Text(readonly=True)
     progress = fields.Float(compute="_compute_progress")
 
+    @api.depends("started_at", "connection_id")
+    def _compute_display_name(self):
+        for run in self:
+            started = tools.format_datetime(self.env, run.started_at) if run.started_at else ""
+            run.display_name = self.env._("Sync of %(start)s", start=started)
+
     @api.depends("started_at", "ended_at")
     def _compute_duration(self):
         now = fields.Datetime.now()
@@ -146,5 +152,23 @@ class LedgerSyncSyncRun(models.Model):
         if self.env.cr.fetchone()[0]:
             return False
         self.invalidate_recordset()
-        self._finish("partial" if self.accounts_failed else "done")
+        if not self.accounts_failed:
+            self._finish("done")
+            return True
+        failed = self.env["ledgersync.bank.account"].search(
+            [("last_sync_run_id", "=", self.id), ("last_sync_error", "!=", False)]
+        )
+        summary = "\n".join(
+            f"{account.client_id.name} / {account.display_name}: {account.last_sync_error}"
+            for account in failed[:20]
+        )
+        self._finish(
+            "partial",
+            "accounts_failed",
+            self.env._(
+                "%(count)s bank accounts could not be synced:\n%(summary)s",
+                count=len(failed),
+                summary=summary,
+            ),
+        )
         return True

@@ -48,7 +48,10 @@ class LedgerSyncSyncedMixin(models.AbstractModel):
             }
             if changed:
                 row.write(changed)
-        return existing | self.create(to_create)
+        # No follower subscription for the administrator who connected: thousands of
+        # synced records are not his to follow.
+        created = self.with_context(mail_create_nosubscribe=True).create(to_create)
+        return existing | created.with_env(self.env)
 
     def _ledgersync_value_differs(self, name, value):
         field = self._fields[name]

@@ -119,8 +119,17 @@ class LedgerSyncTransaction(models.Model):
         the suspense account.
         """
         _ = self.env._
-        if not self.env.user.has_group("account.group_account_basic"):
-            raise AccessError(_("Exporting to bank statements needs the Bookkeeper rights."))
+        user = self.env.user
+        if not (
+            user.has_group("account.group_account_basic")
+            or user.has_group("account.group_account_manager")
+        ):
+            raise AccessError(
+                _(
+                    "Exporting to bank statements needs accounting rights that may create "
+                    "bank statement lines (Accounting: Bookkeeper or Administrator)."
+                )
+            )
         self.env.cr.execute(
             "SELECT id FROM ledgersync_transaction WHERE id = ANY(%s) FOR NO KEY UPDATE",
             [self.ids],

@@ -35,6 +35,7 @@ class ResConfigSettings(models.TransientModel):
     )
     ledgersync_password_encrypted = fields.Char(groups="base.group_system")
     ledgersync_password_set = fields.Boolean(related="ledgersync_connection_id.has_password")
+    ledgersync_login_blocked = fields.Boolean(related="ledgersync_connection_id.login_blocked")
     ledgersync_state = fields.Selection(related="ledgersync_connection_id.state")
     ledgersync_firm_name = fields.Char(related="ledgersync_connection_id.firm_name")
     ledgersync_last_verified_at = fields.Datetime(
@@ -126,7 +127,11 @@ class ResConfigSettings(models.TransientModel):
                 )
             )
         connection = self.ledgersync_connection_id
-        if connection:
+        if self._ledgersync_credentials_changed():
+            # New credentials typed, then the general Save: they are verified exactly as
+            # Save Integration does, never stored unverified nor silently dropped.
+            self._ledgersync_connect()
+        elif connection:
             self._ledgersync_apply_history(connection)
         cron = self._ledgersync_cron()
         if cron and (cron.interval_type, cron.interval_number) != (
@@ -164,8 +169,23 @@ class ResConfigSettings(models.TransientModel):
             return False
         return self.env["ledgersync.connection"]._secret_box_or_raise().decrypt(ciphertext)
 
+    def _ledgersync_credentials_changed(self):
+        self.ensure_one()
+        connection = self.ledgersync_connection_id
+        if self.sudo().ledgersync_password_encrypted:
+            return True
+        if not connection:
+            return bool(self.ledgersync_email)
+        return (self.ledgersync_email or False) != (connection.email or False) or (
+            self.ledgersync_base_url or False
+        ) != (connection.base_url or False)
+
     def action_ledgersync_save_integration(self):
         self.ensure_one()
+        self._ledgersync_connect()
+        return self._ledgersync_reload()
+
+    def _ledgersync_connect(self):
         if self.ledgersync_history_days < 0:
             raise UserError(self.env._("The LedgerSync history must be 0 days or more."))
         connection = self.env["ledgersync.connection"]._for_company(self.company_id)
@@ -179,7 +199,7 @@ class ResConfigSettings(models.TransientModel):
             self.ledgersync_email, password, self.ledgersync_base_url
         )
         self._ledgersync_apply_history(connection)
-        return self._ledgersync_reload()
+        return connection
 
     def action_ledgersync_disconnect(self):
         self.ensure_one()

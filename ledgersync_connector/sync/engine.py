@@ -148,14 +148,17 @@ class SyncEngine:
 
         Returns True when this worker found no account left to take.
         """
+        synced = 0
         while True:
-            if self.seconds_left < min_seconds_left:
+            # At least one account per call, so that every call makes progress.
+            if synced and self.seconds_left < min_seconds_left:
                 self._commit()  # the last account's release
                 return False
             account = self._claim_next_account()
             if account is None:
                 return True
             self._sync_one_account(account)
+            synced += 1
 
     def _commit(self):
         self.seconds_left = self.commit()
@@ -389,8 +392,8 @@ def describe_error(env, error):
     """A short, secret-free description of a sync error for the account and the run."""
     if isinstance(error, mapping.CurrencyError):
         return env._(
-            "Currency %(code)s is unknown or inactive in Odoo: activate it in "
-            "Accounting > Configuration > Currencies, then sync again.",
+            "Currency %(code)s is unknown or inactive in Odoo: an administrator activates "
+            "it (Invoicing or Accounting > Configuration > Currencies), then syncs again.",
             code=error.code or "(none)",
         )
     code = getattr(error, "code", type(error).__name__)

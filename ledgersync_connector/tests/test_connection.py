@@ -237,15 +237,22 @@ class TestSecretsAtRest(LedgerSyncCase):
         settings.action_ledgersync_save_integration()
         self.assertEqual(self.connection().state, "connected")
 
-    def test_settings_general_save_does_not_change_the_connection(self):
+    def test_settings_general_save_verifies_new_credentials(self):
         connection = self.connect()
+        # Nothing typed: the general Save leaves the connection alone.
+        self.env["res.config.settings"].create({}).execute()
+        self.assertEqual(connection.state, "connected")
+        logins = self.sandbox.app.stats["login"]
+        # New credentials typed, then the general Save: verified, never silently dropped.
         settings = self.env["res.config.settings"].create(
             {"ledgersync_email": "someone@else.test", "ledgersync_password": "other"}
         )
         settings.execute()
-        self.assertEqual(connection.email, DEMO_EMAIL)
-        self.assertEqual(connection._decrypted("password_encrypted"), PASSWORD)
-        self.assertEqual(connection.state, "connected")
+        self.assertEqual(self.sandbox.app.stats["login"], logins + 1)
+        self.assertEqual(connection.email, "someone@else.test")
+        self.assertEqual(connection.state, "failed")
+        self.assertEqual(connection.failure_code, "invalid_credentials")
+        self.assertFalse(settings.sudo().ledgersync_password_encrypted)
 
     def test_settings_sync_options_are_saved_and_checked(self):
         connection = self.connect()

@@ -244,6 +244,10 @@ class TestSync(LedgerSyncCase):
         self.assertEqual(run.accounts_done, 6)
         broken = self.BankAccount.search([("ledgersync_id", "=", "ba_d_0002_01")])
         self.assertIn("server_error", broken.last_sync_error)
+        # The run says which account failed and why.
+        self.assertEqual(run.error_code, "accounts_failed")
+        self.assertIn(broken.display_name, run.error_message)
+        self.assertIn("server_error", run.error_message)
         self.assertFalse(broken.initial_sync_done)
         per_account = self.sandbox_config["transactions_per_account"]
         self.assertEqual(len(self.ledgersync_ids()), self.expected_total() - per_account)
@@ -260,7 +264,7 @@ class TestSync(LedgerSyncCase):
         self.assertEqual(run.state, "partial")
         eur_account = self.BankAccount.search([("currency_code", "=", "EUR")])
         self.assertIn("Currency EUR", eur_account.last_sync_error)
-        self.assertIn("activate it", eur_account.last_sync_error)
+        self.assertIn("activates it", eur_account.last_sync_error)
         self.assertFalse(self.Transaction.search([("bank_account_id", "=", eur_account.id)]))
 
     def test_auth_failures_turn_the_status_red(self):
@@ -304,8 +308,43 @@ class TestSync(LedgerSyncCase):
         self.assertEqual(runs.trigger, "initial")
         self.assertEqual(runs.state, "done")
         self.assertEqual(len(self.ledgersync_ids()), self.expected_total())
+        # Odoo calls the job again within one job run: a connection just synced waits.
         self.Connection._cron_sync()
+        self.assertEqual(len(self.connection_record.sync_run_ids), 1)
+        # Sync Now asks for a run at once, recorded as manual.
+        self.connection_record.action_sync_now()
+        self.Connection._cron_sync()
+        self.assertEqual(self.connection_record.sync_run_ids[0].trigger, "manual")
+        self.assertFalse(self.connection_record.sync_requested)
+        # Half an interval later the schedule takes over.
+        self.connection_record.last_sync_at = fields.Datetime.now() - timedelta(hours=1)
+        self.Connection._cron_sync()
+        self.assertEqual(len(self.connection_record.sync_run_ids), 3)
         self.assertEqual(self.connection_record.sync_run_ids[0].trigger, "scheduled")
+
+    def test_cron_reports_progress_and_comes_back_when_out_of_time(self):
+        progress = []
+
+        def record_progress(cron, processed=0, *, remaining=None, deactivate=False):
+            if processed or remaining is not None:
+                progress.append((processed, remaining))
+            return float("inf")
+
+        with (
+            patch.object(type(self.env["ir.cron"]), "_commit_progress", record_progress),
+            # A spent slice: each call syncs one bank account, then hands back to Odoo.
+            patch("odoo.addons.ledgersync_connector.const.CRON_SLICE_SECONDS", 0),
+        ):
+            self.Connection._cron_sync()
+            run = self.connection_record.sync_run_ids
+            self.assertEqual(run.state, "running")
+            self.assertEqual(run.accounts_done, 1)
+            self.assertEqual(progress[-1], (1, 5))
+            # The next call goes on with the same run (it is due: a run is going on).
+            self.Connection._cron_sync()
+            self.assertEqual(progress[-1], (1, 4))
+        self.assertEqual(len(self.connection_record.sync_run_ids), 1)
+        self.assertEqual(run.accounts_done, 2)
 
     def test_two_companies_sync_apart(self):
         company_b = self.env["res.company"].create({"name": "Second Office"})
