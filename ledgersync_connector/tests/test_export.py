@@ -92,6 +92,17 @@ class TestExportToBankStatement(SandboxMixin, AccountTestInvoicingCommon):
             eur_transaction.action_export_to_statement()
         self.assertFalse(eur_transaction.statement_line_id)
 
+    def test_accounting_administrators_can_export(self):
+        manager = new_test_user(
+            self.env,
+            login="ledgersync_accounting_admin",
+            groups="account.group_account_manager",
+            company_id=self.env.company.id,
+            company_ids=[self.env.company.id],
+        )
+        self.posted.with_user(manager).action_export_to_statement()
+        self.assertEqual(len(self.posted.statement_line_id), 3)
+
     def test_invoicing_only_users_cannot_export(self):
         with self.assertRaises(AccessError):
             self.posted.with_user(self.invoicing_user).action_export_to_statement()

@@ -149,6 +149,12 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
                 for view_type in ("list", "form", "search"):
                     arch = result["views"][view_type]["arch"]
                     self.assertTrue(arch.startswith(f"<{view_type}"), (user.login, model, arch))
+            kanban = (
+                self.env["ledgersync.transaction"]
+                .with_user(user)
+                .get_views([(False, "kanban")])["views"]["kanban"]["arch"]
+            )
+            self.assertTrue(kanban.startswith("<kanban"), (user.login, kanban))
 
     def test_transaction_list_shows_review_columns_and_colours(self):
         arch = etree.fromstring(
@@ -176,10 +182,146 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
         self.assertIn("'ai'", match.get("decoration-warning"))
         self.assertIn("'semantic'", match.get("decoration-warning"))
         self.assertEqual(match.get("decoration-danger"), "match_status == 'unmatched'")
+        # The administrator (accounting administrator) also gets the export button.
         self.assertEqual(
             arch.xpath("/list/header/button/@name"),
+            ["action_mark_reviewed", "action_mark_to_review", "action_export_to_statement"],
+        )
+
+    def test_transaction_list_fits_a_laptop_screen(self):
+        arch = etree.fromstring(
+            self.env["ledgersync.transaction"].get_views([(False, "list")])["views"]["list"]["arch"]
+        )
+
+        def column(name):
+            return arch.xpath(f"/list/field[@name='{name}']")[0]
+
+        shown = [
+            node.get("name")
+            for node in arch.xpath("/list/field")
+            if node.get("optional") != "hide" and node.get("column_invisible") != "True"
+        ]
+        # The columns the review needs are there by default, the state before the vendor and
+        # GL columns (it used to fall off the right edge).
+        for name in (
+            "date",
+            "client_id",
+            "bank_account_id",
+            "description",
+            "amount",
+            "ledgersync_status",
+            "match_status",
+            "review_state",
+        ):
+            self.assertIn(name, shown)
+        self.assertNotIn("reference", shown)
+        self.assertLessEqual(len(shown), 10)
+        columns = [node.get("name") for node in arch.xpath("/list/field")]
+        for name in ("vendor_name", "gl_code", "partner_id", "account_id"):
+            self.assertLess(columns.index("review_state"), columns.index(name))
+        # The LedgerSync hints have distinct, short column labels.
+        self.assertEqual(column("vendor_name").get("string"), "Suggested Vendor")
+        self.assertEqual(column("gl_code").get("string"), "Suggested GL")
+
+    def test_transaction_kanban_for_small_screens(self):
+        action = self.env.ref("ledgersync_connector.ledgersync_transaction_action")
+        self.assertEqual(action.view_mode, "list,kanban,form")
+        # Odoo opens the action's mobile_view_mode (kanban by default) on small screens.
+        self.assertEqual(action.mobile_view_mode, "kanban")
+        arch = etree.fromstring(
+            self.env["ledgersync.transaction"]
+            .with_user(self.accountant_a)
+            .get_views([(False, "kanban")])["views"]["kanban"]["arch"]
+        )
+        card = arch.xpath("//templates/t[@t-name='card']")[0]
+        names = set(card.xpath(".//field/@name"))
+        for name in (
+            "date",
+            "description",
+            "amount",
+            "bank_account_id",
+            "match_status",
+            "review_state",
+        ):
+            self.assertIn(name, names)
+        self.assertIn("currency_id", arch.xpath("//field/@name"))
+        match = card.xpath(".//field[@name='match_status']")[0]
+        self.assertEqual(match.get("decoration-success"), "match_status == 'rule'")
+        self.assertEqual(match.get("decoration-danger"), "match_status == 'unmatched'")
+        self.assertEqual(
+            arch.xpath("/kanban/header/button/@name"),
             ["action_mark_reviewed", "action_mark_to_review"],
         )
+
+    def test_bank_account_list_shows_errors_and_currency_code(self):
+        arch = etree.fromstring(
+            self.env["ledgersync.bank.account"].get_views([(False, "list")])["views"]["list"][
+                "arch"
+            ]
+        )
+        error = arch.xpath("/list/field[@name='last_sync_error']")[0]
+        self.assertNotEqual(error.get("optional"), "hide")
+        self.assertEqual(error.get("decoration-danger"), "last_sync_error")
+        currency = arch.xpath("/list/field[@name='currency_code']")[0]
+        self.assertEqual(currency.get("string"), "Currency")
+        self.assertNotEqual(currency.get("optional"), "hide")
+
+    def test_sync_history_list_is_compact(self):
+        arch = etree.fromstring(
+            self.env["ledgersync.sync.run"].get_views([(False, "list")])["views"]["list"]["arch"]
+        )
+        accounts = arch.xpath("/list/field[@name='accounts_done']")[0]
+        self.assertEqual(accounts.get("string"), "Accounts")
+        self.assertEqual(accounts.get("widget"), "progressbar")
+        self.assertEqual(
+            safe_eval(accounts.get("options")),
+            {"current_value": "accounts_done", "max_value": "accounts_total"},
+        )
+        self.assertEqual(
+            arch.xpath("/list/field[@name='accounts_total']/@column_invisible"), ["True"]
+        )
+        # No bare "of" column, no progress bar under an empty header.
+        self.assertNotIn("of", arch.xpath("/list/field/@string"))
+        self.assertNotIn("progress", arch.xpath("/list/field/@name"))
+
+    def test_technical_sync_fields_need_developer_mode(self):
+        technical = {
+            "ledgersync.bank.account": (
+                "sync_cursor",
+                "history_loaded_until",
+                "sync_lease_until",
+                "sync_worker_pid",
+                "last_sync_run_id",
+            ),
+            "ledgersync.sync.run": ("heartbeat_at", "pages", "worker_pid", "phase"),
+        }
+        visible = {
+            "ledgersync.bank.account": ("last_synced_at", "last_sync_error"),
+            "ledgersync.sync.run": ("started_at", "duration", "accounts_done"),
+        }
+        self.assertFalse(self.accountant_a.has_group("base.group_no_one"))
+
+        def hidden_and_shown(model, user):
+            # Odoo keeps groups="base.group_no_one" nodes and makes them invisible outside
+            # of the developer mode.
+            form = etree.fromstring(
+                self.env[model]
+                .with_user(user)
+                .get_views([(False, "form")])["views"]["form"]["arch"]
+            )
+            hidden = set(form.xpath("//field[@invisible='1']/@name"))
+            shown = set(form.xpath("//field[not(@invisible='1')]/@name"))
+            return hidden, shown
+
+        for model, names in technical.items():
+            hidden, shown = hidden_and_shown(model, self.accountant_a)
+            for name in names:
+                self.assertIn(name, hidden, (model, name))
+                self.assertNotIn(name, shown, (model, name))
+            for name in visible[model]:
+                self.assertIn(name, shown, (model, name))
+        # They show in developer mode: Odoo grants base.group_no_one only to a request in
+        # debug mode (res.users.has_group), which a TransactionCase has not.
 
     def test_match_status_badge_values(self):
         transactions = self.data_a["transactions"]
@@ -330,7 +472,7 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
         for client in self.data_a["clients"]:
             self.assertAlmostEqual(by_client[client.id]["amount:sum"], -100.25 - 20.50 + 300 - 7.75)
             self.assertEqual(by_client[client.id]["__count"], 4)
-        # Group by month as the "Month" filter does.
+        # Group by month as the "Date" group-by filter does (its facet reads "Date: Month").
         months = Transaction.formatted_read_group([], ["date:month"], ["amount:sum"])
         self.assertAlmostEqual(sum(group["amount:sum"] for group in months), 2 * 171.5)
 
@@ -394,6 +536,8 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
             safe_eval(node.get("context"))["group_by"] for node in arch.xpath("//filter[@context]")
         ]
         self.assertIn("date:month", group_bys)
+        month = arch.xpath("//filter[@name='group_month']")[0]
+        self.assertEqual(month.get("string"), "Date")
         for group_by in group_bys:
             self.assertTrue(Transaction.formatted_read_group([], [group_by], ["amount:sum"]))
 
