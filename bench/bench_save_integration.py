@@ -16,47 +16,20 @@
 """
 
 import argparse
-import contextlib
-import socket
 import statistics
 import sys
-import threading
 import time
 from pathlib import Path
 
 import _benchlib as lib
 
 lib.ensure_venv()
+sys.path.insert(0, str(lib.REPO))
+
+from ledgersync_sandbox.silent import silent_server  # noqa: E402  (needs the path above)
 
 SAVE_GOAL_S = 1.0
 HANG_GOAL_S = 10.0
-
-
-@contextlib.contextmanager
-def silent_server():
-    """A TCP server on 127.0.0.1 that accepts connections and never answers."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(16)
-    listener.settimeout(0.2)
-    accepted = []
-    stop = threading.Event()
-
-    def accept_forever():
-        while not stop.is_set():
-            with contextlib.suppress(OSError):
-                accepted.append(listener.accept()[0])
-
-    thread = threading.Thread(target=accept_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", accepted
-    finally:
-        stop.set()
-        thread.join(2)
-        for connection in accepted:
-            connection.close()
-        listener.close()
 
 
 def timed_connect(registry, base_url, *, via_settings=False):

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from ledgersync_connector.api import LedgerSyncClient, errors
+from ledgersync_sandbox.silent import silent_server
 
 MARGIN = 0.6  # seconds of slack for a loaded test machine
 
@@ -19,37 +20,6 @@ LOGIN_OK = {
     "expires_in": 3600,
     "account": {"firm_name": "Live", "subscription_status": "active", "account_status": "active"},
 }
-
-
-@contextmanager
-def silent_server(answer=False):
-    """A TCP server that accepts connections and never answers (or closes them, if ``answer``)."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    accepted = []
-    stop = threading.Event()
-
-    def serve():
-        listener.settimeout(0.05)
-        while not stop.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                continue
-            accepted.append(conn)
-            if answer:
-                conn.recv(65536)
-                conn.close()  # read the request, hang up without a word
-
-    thread = threading.Thread(target=serve, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", accepted
-    finally:
-        stop.set()
-        thread.join(2)
-        for conn in accepted:
-            conn.close()
-        listener.close()
 
 
 @contextmanager

@@ -1,8 +1,5 @@
 """Shared setup of the Odoo tests: a LedgerSync sandbox served over real HTTP on localhost."""
 
-import contextlib
-import socket
-import threading
 import unittest
 from unittest.mock import patch
 
@@ -13,8 +10,9 @@ from odoo.tests import TransactionCase
 
 try:
     from ledgersync_sandbox import SandboxConfig, serve_in_thread
+    from ledgersync_sandbox.silent import closed_port_url, silent_server
 except ImportError:  # run outside the checkout (e.g. Odoo's own runner without PYTHONPATH)
-    SandboxConfig = serve_in_thread = None
+    SandboxConfig = serve_in_thread = closed_port_url = silent_server = None
 
 DEMO_EMAIL = "demo@ledgersync.test"
 OTHER_EMAIL = "other@ledgersync.test"
@@ -70,40 +68,3 @@ class LedgerSyncCase(SandboxMixin, TransactionCase):
         return self.connection(company).action_connect(
             email, password, base_url or self.sandbox.base_url
         )
-
-
-@contextlib.contextmanager
-def silent_server():
-    """A TCP server on 127.0.0.1 that accepts connections and never answers."""
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    accepted = []
-    stop = threading.Event()
-
-    def accept_forever():
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except OSError:
-                continue
-
-    thread = threading.Thread(target=accept_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join(2)
-        for connection in accepted:
-            connection.close()
-        listener.close()
-
-
-def closed_port_url():
-    """A localhost URL on which nothing listens."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}"

@@ -60,7 +60,7 @@ class TestSaveIntegration(LedgerSyncCase):
     def test_unreachable_and_hanging_servers_fail_within_bounds(self):
         connection = self.connect(base_url=closed_port_url())
         self.assertEqual(connection.failure_code, "unreachable")
-        with silent_server() as url:
+        with silent_server() as (url, _accepted):
             started = time.monotonic()
             connection = self.connect(base_url=url)
             elapsed = time.monotonic() - started
