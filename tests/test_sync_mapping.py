@@ -124,3 +124,13 @@ def test_resolve_currency():
     with pytest.raises(CurrencyError) as info:
         resolve_currency("XYZ", {"USD": 2})
     assert info.value.code == "XYZ"
+
+
+def test_naive_utc_converts_offsets_and_keeps_none():
+    from datetime import timedelta
+
+    from ledgersync_connector.sync.mapping import naive_utc
+
+    paris = timezone(timedelta(hours=1))
+    assert naive_utc(datetime(2026, 11, 1, 7, 0, tzinfo=paris)) == datetime(2026, 11, 1, 6, 0)
+    assert naive_utc(None) is None

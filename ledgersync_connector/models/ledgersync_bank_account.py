@@ -117,11 +117,7 @@ class LedgerSyncBankAccount(models.Model):
             "connection_status": (
                 record.connection_status if record.connection_status in BANK_LINK_STATES else False
             ),
-            "last_refreshed_at": (
-                fields.Datetime.to_string(record.last_refreshed_at.replace(tzinfo=None))
-                if record.last_refreshed_at
-                else False
-            ),
+            "last_refreshed_at": self._datetime_from_api(record.last_refreshed_at),
         }
 
     def action_open_transactions(self):

@@ -39,11 +39,7 @@ class LedgerSyncClient(models.Model):
             "ledgersync_status": record.status
             if record.status in ("active", "inactive")
             else False,
-            "ledgersync_updated_at": (
-                fields.Datetime.to_string(record.updated_at.replace(tzinfo=None))
-                if record.updated_at
-                else False
-            ),
+            "ledgersync_updated_at": self._datetime_from_api(record.updated_at),
         }
 
     @api.model

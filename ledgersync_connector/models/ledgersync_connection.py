@@ -12,7 +12,7 @@ from .. import const
 from ..api import LedgerSyncClient, errors, validate_base_url
 from ..crypto import SecretBox, SecretKeyError, resolve_key_material
 from ..sync.engine import RunStopped, SyncEngine, describe_error
-from ..sync.mapping import CurrencyError
+from ..sync.mapping import CurrencyError, naive_utc
 
 _logger = logging.getLogger(__name__)
 
@@ -268,20 +268,20 @@ class LedgerSyncConnection(models.Model):
 
     # ------------------------------------------------------------------ API access
 
-    def _api_client(self, password=None):
+    def _api_client(self):
         """A client for this connection, reusing the stored token while it is valid."""
         self.ensure_one()
         client = LedgerSyncClient(
             self.base_url,
             self.email,
-            password if password is not None else self._decrypted("password_encrypted"),
+            self._decrypted("password_encrypted"),
             timeout=const.REQUEST_TIMEOUT,
         )
         sudo_self = self.sudo()
         token_valid = sudo_self.token_expires_at and sudo_self.token_expires_at > (
             fields.Datetime.now() + timedelta(seconds=const.TOKEN_EXPIRY_MARGIN)
         )
-        if password is None and sudo_self.token_encrypted and token_valid:
+        if sudo_self.token_encrypted and token_valid:
             client.token = self._decrypted("token_encrypted")
             client.token_expires_at = sudo_self.token_expires_at
         return client
@@ -293,9 +293,7 @@ class LedgerSyncConnection(models.Model):
             return
         values = {"token_encrypted": self._secret_box().encrypt(client.token)}
         if client.token_expires_at:
-            values["token_expires_at"] = fields.Datetime.to_string(
-                client.token_expires_at.replace(tzinfo=None)
-            )
+            values["token_expires_at"] = naive_utc(client.token_expires_at)
         self.sudo().write(values)
 
     # ------------------------------------------------------------------ connect

@@ -1,5 +1,7 @@
 from odoo import api, fields, models
 
+from ..sync.mapping import naive_utc
+
 
 class LedgerSyncSyncedMixin(models.AbstractModel):
     """Records keyed by their LedgerSync id under a parent (connection or client).
@@ -13,6 +15,11 @@ class LedgerSyncSyncedMixin(models.AbstractModel):
     _description = "Record synced from LedgerSync"
     # The field that links a record to its parent; set by each model.
     _ledgersync_parent_field = None
+
+    @api.model
+    def _datetime_from_api(self, moment):
+        """An API timestamp as an Odoo datetime value (False when missing)."""
+        return fields.Datetime.to_string(naive_utc(moment)) if moment else False
 
     @api.model
     def _values_from_api(self, record, parent):

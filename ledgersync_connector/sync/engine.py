@@ -17,6 +17,7 @@ from datetime import datetime, timedelta, timezone
 from .. import const
 from ..api import date_windows, errors
 from . import mapping
+from .mapping import naive_utc
 
 _logger = logging.getLogger(__name__)
 
@@ -66,10 +67,6 @@ UPDATE_TEMPLATE = (
 
 def utc_now():
     return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def naive_utc(moment):
-    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment else None
 
 
 class RunStopped(Exception):

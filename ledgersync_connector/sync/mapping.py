@@ -6,6 +6,7 @@ applies it with a handful of SQL statements.
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import timezone
 
 # Columns of ledgersync_transaction that LedgerSync owns; the content hash covers them
 # all, so an unchanged transaction costs no write.
@@ -29,6 +30,11 @@ class CurrencyError(Exception):
     def __init__(self, code):
         super().__init__(code)
         self.code = code
+
+
+def naive_utc(moment):
+    """An aware API timestamp as the naive UTC datetime Odoo stores (None stays None)."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment else None
 
 
 def transaction_values(record):
