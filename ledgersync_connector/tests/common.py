@@ -33,6 +33,7 @@ def _import_sandbox():
     sys.modules["ledgersync_sandbox"] = module
     try:
         spec.loader.exec_module(module)
+        importlib.import_module("ledgersync_sandbox.silent")
     except BaseException:
         del sys.modules["ledgersync_sandbox"]
         raise
@@ -42,7 +43,8 @@ def _import_sandbox():
 ledgersync_sandbox = _import_sandbox()
 SandboxConfig = ledgersync_sandbox.SandboxConfig
 serve_in_thread = ledgersync_sandbox.serve_in_thread
-from ledgersync_sandbox.silent import closed_port_url, silent_server  # noqa: E402
+closed_port_url = ledgersync_sandbox.silent.closed_port_url
+silent_server = ledgersync_sandbox.silent.silent_server
 
 DEMO_EMAIL = "demo@ledgersync.test"
 OTHER_EMAIL = "other@ledgersync.test"
