@@ -128,10 +128,9 @@ if [ -n "$odoo_src" ]; then
         set -e
         grep -E ' (ERROR|CRITICAL) |odoo\.tests\.stats: |odoo\.tests\.result: |: skipped ' "$odoo_log" || true
         tests_line=$(grep -E 'odoo\.tests\.result: .* of [0-9]+ tests when loading' "$odoo_log" | tail -n 1 || true)
-        odoo_runner_tests=$(grep -oE 'odoo\.tests\.stats: ledgersync_connector: [0-9]+ tests' "$odoo_log" |
-            awk '{ total += $(NF - 1) } END { print total + 0 }')
+        odoo_runner_tests=$(echo "$tests_line" | grep -oE 'of [0-9]+ tests' | grep -oE '[0-9]+' || echo 0)
         odoo_runner_skipped=$(grep -cE ' odoo\.addons\.ledgersync_connector\.[a-z_.]+: skipped ' "$odoo_log" || true)
-        odoo_runner_summary="Odoo's runner: ${odoo_runner_tests:-0} ledgersync_connector tests, ${odoo_runner_skipped:-0} skipped; ${tests_line##*odoo.tests.result: }"
+        odoo_runner_summary="Odoo's own runner: ${tests_line##*odoo.tests.result: }; ${odoo_runner_skipped:-0} skipped"
         if [ "$runner_status" != 0 ] || grep -qE '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) ' "$odoo_log" ||
             [ "${odoo_runner_tests:-0}" = 0 ] || [ "${odoo_runner_skipped:-0}" != 0 ]; then
             tail -n 80 "$odoo_log"

@@ -73,6 +73,10 @@ def test_odoo_mounts_addon_config_and_data(services, compose):
     assert source == "./ledgersync_connector"
     assert "ro" in options.split(",")
     assert (ROOT / "ledgersync_connector" / "__manifest__.py").is_file()
+    # The addon's tests find the sandbox beside the addon folder, as in the repository.
+    source, options = mounts["/mnt/extra-addons/ledgersync_sandbox"]
+    assert source == "./ledgersync_sandbox"
+    assert "ro" in options.split(",")
     source, _options = mounts["/etc/odoo/odoo.conf"]
     assert source == "./docker/odoo.conf"
     assert ODOO_CONF.is_file()

@@ -33,7 +33,6 @@ def _import_sandbox():
     sys.modules["ledgersync_sandbox"] = module
     try:
         spec.loader.exec_module(module)
-        importlib.import_module("ledgersync_sandbox.silent")
     except BaseException:
         del sys.modules["ledgersync_sandbox"]
         raise
@@ -41,6 +40,7 @@ def _import_sandbox():
 
 
 ledgersync_sandbox = _import_sandbox()
+importlib.import_module("ledgersync_sandbox.silent")
 SandboxConfig = ledgersync_sandbox.SandboxConfig
 serve_in_thread = ledgersync_sandbox.serve_in_thread
 closed_port_url = ledgersync_sandbox.silent.closed_port_url
