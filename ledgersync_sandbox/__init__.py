@@ -1,6 +1,6 @@
 """A small LedgerSync API server for demos, end-to-end tests and benchmarks.
 
-Speaks the contract in ``shared/ledgersync-api.md`` over real HTTP, with a deterministic
+Speaks the contract in ``docs/ledgersync-api.md`` over real HTTP, with a deterministic
 seeded data set generated on the fly, a mutation overlay for incremental-sync tests,
 fault injection and request accounting. Pure Python (werkzeug + stdlib), no Odoo.
 
@@ -9,8 +9,10 @@ fault injection and request accounting. Pure Python (werkzeug + stdlib), no Odoo
         sandbox.base_url, sandbox.app.faults.add("rate_limit", count=2)
 """
 
-from .app import BUILTIN_LOGINS, DEFAULT_LIMIT, MAX_LIMIT, SandboxApp, SandboxError
-from .config import Clock, SandboxConfig
+from .app import SandboxApp
+from .auth import BUILTIN_LOGINS
+from .config import DEFAULT_LIMIT, MAX_LIMIT, Clock, SandboxConfig
+from .errors import SandboxError
 from .faults import FAULT_KINDS, Fault, FaultSet
 from .server import SandboxServer, serve_in_thread
 

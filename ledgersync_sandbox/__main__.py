@@ -4,7 +4,8 @@ import argparse
 import signal
 import sys
 
-from .app import BUILTIN_LOGINS, SandboxApp
+from .app import SandboxApp
+from .auth import BUILTIN_LOGINS
 from .config import SandboxConfig
 from .faults import FAULT_KINDS, parse_fault_spec
 from .server import SandboxServer

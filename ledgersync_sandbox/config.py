@@ -1,9 +1,20 @@
-"""Configuration and the controllable clock of the LedgerSync sandbox."""
+"""Configuration, limits and the controllable clock of the LedgerSync sandbox.
+
+Every limit of the sandbox lives here: page sizes, the date window, token lifetime and
+the largest data set ids can number.
+"""
 
 import threading
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
+# -- limits of the API contract (docs/ledgersync-api.md) ---------------------------------
+DEFAULT_LIMIT = 100  # page size of a listing called without `limit`
+MAX_LIMIT = 500  # largest `limit` a listing accepts (1..MAX_LIMIT)
+DEFAULT_MAX_WINDOW_DAYS = 366  # longest start_date..end_date span, both days included
+DEFAULT_TOKEN_TTL = 3600  # seconds an access token lives (`expires_in`)
+
+# -- size limits of the data set (the width of the zero-padded id numbers) -----------------
 MAX_CLIENTS = 9999  # ids carry 4 digits for the client number
 MAX_ACCOUNTS_PER_CLIENT = 99  # 2 digits
 MAX_TRANSACTIONS_PER_ACCOUNT = 9_999_999  # 7 digits
@@ -63,9 +74,9 @@ class SandboxConfig:
     seed: int = 42
     today: object = None  # date or "YYYY-MM-DD"; default: the clock's UTC date at start
     now: object = None  # datetime/ISO string: freeze the clock there (tests); default real time
-    token_ttl: int = 3600  # seconds, the login's `expires_in`
+    token_ttl: int = DEFAULT_TOKEN_TTL  # seconds, the login's `expires_in`
     lockout_after: int = 0  # lock a login after N wrong passwords in a row (0 = never)
-    max_window_days: int = 366  # longest start_date..end_date span, both days included
+    max_window_days: int = DEFAULT_MAX_WINDOW_DAYS  # longest start..end span, both days counted
     password: str = "demo-password"  # password of every built-in login
     admin: bool = True  # serve the /_sandbox/ admin endpoints
 

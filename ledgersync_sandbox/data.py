@@ -10,14 +10,21 @@ import hashlib
 import random
 from datetime import datetime, time, timedelta, timezone
 from decimal import Decimal
+from typing import NamedTuple
 
-# firm key -> (id letter, firm name)
+
+class Firm(NamedTuple):
+    letter: str  # the firm's letter in every id: cl_<letter>_0001, ba_<letter>_0001_01...
+    name: str  # the login answer's firm_name
+
+
+# firm key -> Firm
 FIRMS = {
-    "demo": ("d", "Demo Accounting LLP"),
-    "other": ("o", "Other Partners CPA"),
-    "empty": ("e", "Empty Ledger Bookkeeping"),
+    "demo": Firm("d", "Demo Accounting LLP"),
+    "other": Firm("o", "Other Partners CPA"),
+    "empty": Firm("e", "Empty Ledger Bookkeeping"),
 }
-FIRM_BY_LETTER = {letter: key for key, (letter, _name) in FIRMS.items()}
+FIRM_BY_LETTER = {firm.letter: key for key, firm in FIRMS.items()}
 
 CLIENT_NAMES = (
     "Acme Plumbing",
@@ -163,7 +170,7 @@ class DataGenerator:
 
     # -- clients -----------------------------------------------------------------------------
     def client(self, firm, index):
-        letter = FIRMS[firm][0]
+        letter = FIRMS[firm].letter
         ident = client_id(letter, index)
         digest = self._digest(ident)
         names = self._names[firm]
@@ -186,7 +193,7 @@ class DataGenerator:
 
     # -- bank accounts -----------------------------------------------------------------------
     def bank_account(self, firm, client_index, index):
-        cid = client_id(FIRMS[firm][0], client_index)
+        cid = client_id(FIRMS[firm].letter, client_index)
         ident = account_id(cid, index)
         digest = self._digest(ident)
         label, kind = ACCOUNT_KINDS[index % len(ACCOUNT_KINDS)]

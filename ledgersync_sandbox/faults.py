@@ -1,8 +1,18 @@
-"""Fault injection: make chosen API requests fail in chosen ways, a chosen number of times."""
+"""Fault injection: make chosen API requests fail in chosen ways, a chosen number of times.
 
+``FaultSet`` holds the rules and picks the one that fires for a request; ``apply_fault``
+turns a fired fault into the answer (an error, a wait, or the real answer rewritten).
+"""
+
+import json
+import math
 import re
 import threading
 from dataclasses import asdict, dataclass, field
+
+from werkzeug.wrappers import Response
+
+from .responses import error_response, json_response
 
 FAULT_KINDS = {
     "rate_limit": "429 rate_limited with a Retry-After header (retry_after, default 1 s)",
@@ -185,3 +195,111 @@ def parse_fault_spec(spec):
             else:
                 options[key] = value
     return kind.strip(), options
+
+
+# ==========================================================================================
+# what a fired fault answers
+# ==========================================================================================
+HTML_PAGE = (
+    "<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head>\n"
+    "<body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>\n"
+)
+# bad_record: (key, value) put into the first record of a page, when the record has the key
+BROKEN_VALUES = (
+    ("amount", "12,34 EUR"),
+    ("date", "yesterday"),
+    ("current_balance", [1]),
+    ("id", None),
+    ("updated_at", "not a time"),
+)
+
+
+def _answer_rate_limit(fault):
+    # delay-seconds is an integer in HTTP (RFC 9110): round fractions up
+    retry = str(math.ceil(float(fault.retry_after)))
+    return error_response(
+        fault.status, "rate_limited", "Too many requests; slow down.", {"Retry-After": retry}
+    )
+
+
+def _answer_server_error(fault):
+    if fault.body is not None:
+        return Response(
+            fault.body, status=fault.status, content_type=fault.content_type or "text/plain"
+        )
+    code = "service_unavailable" if fault.status == 503 else "server_error"
+    return error_response(fault.status, code, "Simulated server failure.")
+
+
+def _answer_token_expired(fault):
+    return error_response(401, "token_expired", "The access token has expired; log in again.")
+
+
+def _answer_html(fault):
+    return Response(
+        fault.body if fault.body is not None else HTML_PAGE,
+        status=fault.status,
+        content_type=fault.content_type or "text/html; charset=utf-8",
+    )
+
+
+def _answer_empty(fault):
+    return Response(b"", status=fault.status, content_type=fault.content_type or "application/json")
+
+
+def _rewrite_truncated(body):
+    return Response(body[: max(1, len(body) // 2)], status=200, content_type="application/json")
+
+
+def _rewrite_wrong_shape(body):
+    return json_response({"result": json.loads(body)})
+
+
+def _rewrite_bad_record(body):
+    payload = json.loads(body)
+    items = payload.get("data") if isinstance(payload, dict) else None
+    if isinstance(items, list) and items:
+        broken = items[0]
+        for key, value in BROKEN_VALUES:
+            if key in broken:
+                broken[key] = value
+    elif isinstance(payload, dict):  # the login answer
+        payload["access_token"] = None
+        payload["expires_in"] = "soon"
+    return json_response(payload)
+
+
+# faults answered without running the request
+FAULT_ANSWERS = {
+    "rate_limit": _answer_rate_limit,
+    "server_error": _answer_server_error,
+    "token_expired": _answer_token_expired,
+    "html": _answer_html,
+    "empty": _answer_empty,
+}
+# faults rewriting the real answer (when it is a 200)
+FAULT_REWRITES = {
+    "truncated": _rewrite_truncated,
+    "wrong_shape": _rewrite_wrong_shape,
+    "bad_record": _rewrite_bad_record,
+}
+
+
+def apply_fault(fault, run, released):
+    """The answer to a request ``fault`` fired on. ``run()`` gives the real answer;
+    ``released`` (a ``threading.Event``, set when the server stops) ends the wait of
+    ``delay`` and ``hang`` faults at once."""
+    kind = fault.kind
+    if kind in ("hang", "delay"):
+        released.wait(fault.delay)
+        if kind == "hang":
+            return error_response(
+                503, "service_unavailable", "The sandbox stopped while the request hung."
+            )
+        return run()
+    if kind in FAULT_ANSWERS:
+        return FAULT_ANSWERS[kind](fault)
+    response = run()
+    if response.status_code != 200:
+        return response
+    return FAULT_REWRITES[kind](response.get_data())

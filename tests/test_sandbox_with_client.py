@@ -40,7 +40,7 @@ def make_client(server, email=DEMO, password=PASSWORD, **options):
         "timeout": 5.0,
         **options,
     }
-    return api.LedgerSyncClient(server.base_url, email, password, **options)
+    return api.LedgerSyncApiClient(server.base_url, email, password, **options)
 
 
 def pull_everything(client):
