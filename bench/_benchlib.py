@@ -1,8 +1,8 @@
 """Shared plumbing of the benchmarks in bench/ (not a test, not part of the addon).
 
 - runs every bench with the project's virtualenv (re-executing itself when needed);
-- finds Odoo 19 the way run_tests.sh does (ODOO_SRC, an importable odoo, /opt/odoo19,
-  ~/odoo19);
+- finds Odoo 19 with tools/odoo_locate.py, the one definition shared with run_tests.sh
+  (ODOO_SRC, an importable odoo, /opt/odoo19, ~/odoo19, then the project's shared archive);
 - creates and drops the benchmark databases (install once, copy per scenario);
 - starts the LedgerSync sandbox as a separate process on a free port;
 - opens an Odoo registry in-process;
@@ -10,6 +10,7 @@
 """
 
 import contextlib
+import importlib.util
 import json
 import math
 import os
@@ -23,11 +24,11 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+ODOO_LOCATE = REPO / "tools" / "odoo_locate.py"
 BENCH_DIR = REPO / "bench"
 RESULTS_DIR = BENCH_DIR / "results"
 DEFAULT_VENV = Path.home() / ".cache" / "ledgersync_connector" / "venv"
@@ -58,30 +59,25 @@ def ensure_venv():
     os.execv(str(python), [str(python), *sys.argv])
 
 
-def _is_odoo19(path):
-    release = Path(path) / "odoo" / "release.py"
-    if not release.is_file():
-        return False
-    return re.search(r"^version_info = \(19, 0,", release.read_text(), re.M) is not None
+def _load_odoo_locate():
+    """tools/odoo_locate.py (standard library only), loaded by its path: tools/ is no
+    package."""
+    spec = importlib.util.spec_from_file_location("odoo_locate", ODOO_LOCATE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+odoo_locate = _load_odoo_locate()
 
 
 def find_odoo():
-    """The Odoo 19 source tree (the folder holding odoo-bin), like run_tests.sh finds it."""
-    candidates = []
-    if os.environ.get("ODOO_SRC"):
-        candidates.append(os.environ["ODOO_SRC"])
-    else:
-        with contextlib.suppress(ImportError):
-            import odoo.release
-
-            candidates.append(str(Path(odoo.release.__file__).resolve().parent.parent))
-        candidates += ["/opt/odoo19", str(Path.home() / "odoo19")]
-    for candidate in candidates:
-        if candidate and _is_odoo19(candidate):
-            return Path(candidate)
-    sys.exit(
-        "No Odoo 19 source tree found (tried %s): set ODOO_SRC." % ", ".join(map(str, candidates))
-    )
+    """The Odoo 19 source tree (the folder holding odoo-bin), found by
+    ``tools/odoo_locate.find_odoo()`` as for the tests; exits with its reason if none."""
+    try:
+        return odoo_locate.find_odoo()
+    except odoo_locate.OdooNotFound as error:
+        sys.exit(f"No Odoo 19 for the benchmarks: {error} (see tools/odoo_locate.py).")
 
 
 def pg_settings():
@@ -332,16 +328,13 @@ class Sandbox:
 
 
 def sandbox_admin(base_url, method, path, body=None):
-    """Call one of the sandbox's /_sandbox/ admin endpoints (JSON)."""
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        base_url + path,
-        data=data,
-        method=method,
-        headers={"Content-Type": "application/json"} if data else {},
-    )
-    with urllib.request.urlopen(request, timeout=30) as response:
-        return json.loads(response.read() or b"null")
+    """Call one of the sandbox's /_sandbox/ admin endpoints -> the decoded JSON answer
+    (the sandbox's own client, ledgersync_sandbox.admin_client)."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from ledgersync_sandbox.admin_client import SandboxAdmin
+
+    return SandboxAdmin(base_url).call(method, path, body)
 
 
 def process_cpu_seconds(pid):

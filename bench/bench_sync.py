@@ -9,18 +9,19 @@ Odoo 19 + PostgreSQL, in one run:
 - initial sync of 20 clients x 5 bank accounts x 1,000 transactions (100k) through
   ``ledgersync.connection._sync("initial", commit=ir.cron._commit_progress)``, in a child
   process of its own, ``--repeat`` times on fresh databases (the median is reported):
-  transactions per second, and where the time goes (HTTP, JSON, parsing,
-  ``SyncEngine._apply_page``, commits) with the CPU used by the Odoo process, its
-  PostgreSQL backend and the sandbox;
+  transactions per second, and where the time goes (SQL and commits as measured, the
+  rest -- HTTP, JSON, parsing, engine, ORM -- by stack sampling) with the CPU used by the
+  Odoo process, its PostgreSQL backend and the sandbox;
 - a raw ``psycopg2.extras.execute_values`` INSERT of the same rows in the same run: the
   rows the engine wrote are read back, the table is emptied, and they are inserted again
   into the real ``ledgersync_transaction`` table (same columns, same statement, pages of
   500, a commit per page: the engine's own durability) -> rows per second, and the ratio;
   a scratch ``CREATE TEMP TABLE ... (LIKE ledgersync_transaction INCLUDING ALL)`` (no
   foreign keys, no WAL) is timed too, as a reference: the fastest any writer could go;
-- SQL queries per page of 500 (Odoo's ``cr.sql_log_count`` around every
-  ``SyncEngine._apply_page``, and everything of the transactions phase divided by its
-  pages) and API calls per bank account (sandbox counters and ``run.api_calls``);
+- SQL queries per page of 500 (Odoo's statement hooks: the statements of each page, up
+  to the one that adds the page to the run's counters, and everything of the transactions
+  phase divided by its pages) and API calls per bank account (sandbox counters and
+  ``run.api_calls``);
 - a no-op incremental sync right after: API calls and milliseconds per bank account;
 - peak memory (``ru_maxrss``) of the Odoo-side process for 10k, 100k and 200k
   transactions, each in a fresh child process on a fresh database;
@@ -29,15 +30,20 @@ Odoo 19 + PostgreSQL, in one run:
 
 ``--quick`` divides the sizes by 10 (2k / 10k / 20k). Databases: one installed template
 (``ledgersync_bench_tpl``) copied per scenario, all dropped at the end unless --keep-dbs.
+
+Everything is measured at the boundaries of the addon, whose code is not patched: the
+``commit`` callable handed to ``_sync``, Odoo's per-thread statement hooks, the sandbox's
+request counters (``/_sandbox/stats``), the run's own counters, PostgreSQL, and a
+SIGALRM stack sampler (see Probe and StackSampler).
 """
 
 import argparse
 import cProfile
-import functools
 import io
 import json
 import os
 import pstats
+import re
 import signal
 import statistics
 import subprocess
@@ -70,164 +76,258 @@ PAGE_ROWS = 500
 # =========================================================================== child side
 
 
+# Where a stack sample's time goes: the innermost frame of the Odoo-side thread that
+# matches one of these (part of the file path, function names or None for any), in this
+# order. The addon is matched by its full path: Odoo's own may hold "ledgersync_connector".
+ADDON_DIR = f"{lib.REPO}/ledgersync_connector/"
+SAMPLE_CATEGORIES = (
+    ("mogrify", "/odoo/sql_db.py", ("mogrify", "execute_values")),
+    ("sql", "/odoo/sql_db.py", None),
+    ("mogrify", "/psycopg2/extras.py", None),
+    ("decode", "/json/", None),
+    *(
+        ("http", part, None)
+        for part in ("/requests/", "/urllib3/", "/http/client.py", "/socket.py", "/email/")
+    ),
+    ("parse", ADDON_DIR + "api/", None),
+    ("engine", ADDON_DIR, None),
+    ("orm", "/odoo/", None),
+)
+SAMPLED = ("http", "decode", "parse", "engine", "orm", "mogrify", "other")
+SAMPLE_INTERVAL = 0.005
+
+
+class StackSampler:
+    """Where the wall time of the main thread goes, without touching the code it runs: a
+    wall-clock timer (``signal.setitimer(ITIMER_REAL)``) interrupts it every few
+    milliseconds; Python runs the SIGALRM handler in the main thread at its next bytecode,
+    with the frame that was running, and the handler adds the time since the previous
+    sample to the category of the innermost frame it recognises (SAMPLE_CATEGORIES: by
+    library and package). A sampling thread would not do: it gets the GIL only when the
+    main thread releases it, around I/O, and would see little else."""
+
+    def __init__(self, interval=SAMPLE_INTERVAL):
+        self.interval = interval
+        self.weights = {}  # category -> sampled seconds
+        self.samples = 0
+        self.state = None  # set by the probe: "commit" while the commit callable runs
+        self._categories = {}  # code object -> category or None
+        self._last = None
+        self._previous_handler = None
+
+    def start(self):
+        self._last = time.perf_counter()
+        self._previous_handler = signal.signal(signal.SIGALRM, self._sample)
+        signal.setitimer(signal.ITIMER_REAL, self.interval, self.interval)
+        return self
+
+    def stop(self):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, self._previous_handler or signal.SIG_DFL)
+
+    def _sample(self, _signum, frame):
+        now = time.perf_counter()
+        category = self.state or self.classify(frame)
+        self.weights[category] = self.weights.get(category, 0.0) + now - self._last
+        self.samples += 1
+        self._last = now
+
+    def classify(self, frame):
+        while frame is not None:
+            code = frame.f_code
+            if code not in self._categories:
+                self._categories[code] = self._category_of(code)
+            if self._categories[code]:
+                return self._categories[code]
+            frame = frame.f_back
+        return "other"
+
+    @staticmethod
+    def _category_of(code):
+        for category, part, names in SAMPLE_CATEGORIES:
+            if part in code.co_filename and (names is None or code.co_name in names):
+                return category
+        return None
+
+
+# The statements that delimit pages and phases (see Probe).
+TRANSACTION_TABLE = re.compile(r'\b(FROM|INTO|UPDATE)\s+"?ledgersync_transaction"?(\s|$)')
+RUN_COUNTERS = re.compile(r'^UPDATE "?ledgersync_sync_run"? SET .*"pages" = COALESCE')
+RUN_COUNTER = re.compile(r'"(\w+)" = COALESCE\("\w+", 0\) \+ %s')
+ROW_COUNTERS = ("created_count", "updated_count", "unchanged_count", "archived_count")
+# A claim sets a lease from now on; a release (ORM write) sets it to NULL.
+LEASE_CLAIM = re.compile(
+    r'^UPDATE "?ledgersync_bank_account"? SET "?sync_lease_until"? = \(now\(\)'
+)
+
+
 class Probe:
-    """Cheap instrumentation of one sync: time and SQL per category, per page."""
+    """Instrumentation of one ``_sync`` at its boundaries; the addon's code is untouched.
 
-    CATEGORIES = (
-        "http",
-        "decode",
-        "parse",
-        "apply_page",
-        "apply_page_sql",
-        "apply_page_mogrify",
-        "commit",
-    )
+    - SQL: Odoo's per-thread statement hooks (``threading.current_thread().query_hooks``,
+      which ``odoo.sql_db.Cursor.execute`` calls after every statement with its text,
+      parameters and duration, as Odoo's own profiler uses them);
+    - commits: the ``commit`` callable handed to ``_sync`` (the engine calls it after every
+      unit of work);
+    - pages: the engine adds each page to its run's counters (``pages`` + 1 and the rows
+      created, updated, unchanged and archived, in one ``UPDATE ledgersync_sync_run``);
+      that statement closes the page, which opened with the first statement on
+      ``ledgersync_transaction`` after the previous page or commit;
+    - phases: the first lease claim of a bank account starts the transactions phase (from
+      the end of the commit before it), and a claim that finds no account left ends it
+      (at the end of the commit after it); the structure phase runs from the end of the
+      first commit of ``_sync`` to the start of the transactions phase;
+    - the split of the remaining (Python) time: a StackSampler.
+    """
 
-    def __init__(self, cr):
-        self.cr = cr
+    def __init__(self):
         self.thread = threading.current_thread()
-        self.thread.query_count = 0  # Odoo's cursor adds to these when they exist
-        self.thread.query_time = 0.0
+        self.sampler = None
         self.reset()
 
     def reset(self):
-        self.seconds = dict.fromkeys(self.CATEGORIES, 0.0)
-        self.calls = dict.fromkeys(self.CATEGORIES, 0)
+        self.totals = dict.fromkeys(
+            (
+                "queries",
+                "sql",
+                "commit_queries",
+                "commit_sql",
+                "page_sql",
+                "commit",
+                "commits",
+                "pages",
+            ),
+            0,
+        )
         self.pages = []  # (rows, queries, seconds, sql seconds)
-        self.commit_queries = 0
+        self.page = None  # the open page: [queries, sql seconds, start]
         self.phases = {}
         self.current_phase = None
+        self.phase_start = None
+        self.last_commit_end = None
+        self.ending = False
+        self.in_commit = False
         self.statements = {}  # phase -> {statement start: [count, seconds]}
         self.thread.query_hooks = [self.on_query]
 
+    def start(self):
+        self.sampler = StackSampler().start()
+
+    def stop(self):
+        self.sampler.stop()
+        self.thread.query_hooks = []
+        if self.current_phase:  # the run stopped early
+            self.phases[self.current_phase] = diff(self.phase_start, self.snapshot())
+            self.current_phase = None
+
     def on_query(self, cr, query, params, start, delay):
         """Odoo's cursor calls this after every statement (threading query_hooks)."""
-        if self.current_phase is None:
-            return
         if isinstance(query, bytes):
             query = query[:300].decode("utf-8", "replace")
         text = " ".join(str(query).split())
+        totals = self.totals
+        totals["queries"] += 1
+        totals["sql"] += delay
+        if self.in_commit:
+            totals["commit_queries"] += 1
+            totals["commit_sql"] += delay
+        elif LEASE_CLAIM.match(text):
+            self.on_claim(cr.rowcount)
+        else:
+            self.on_page_statement(text, params, delay)
+        if self.current_phase is None:
+            return
         if text.startswith("INSERT INTO ledgersync_transaction"):
             text = "INSERT INTO ledgersync_transaction (...) VALUES ... ON CONFLICT DO NOTHING"
-        key = text[:88]
-        entry = self.statements.setdefault(self.current_phase, {}).setdefault(key, [0, 0.0])
+        entry = self.statements.setdefault(self.current_phase, {}).setdefault(text[:88], [0, 0.0])
         entry[0] += 1
         entry[1] += delay
 
+    def on_page_statement(self, text, params, delay):
+        closes = RUN_COUNTERS.match(text)
+        if self.page is None and (closes or TRANSACTION_TABLE.search(text)):
+            self.page = [0, 0.0, time.perf_counter() - delay]
+        if self.page is None:
+            return
+        self.page[0] += 1
+        self.page[1] += delay
+        if closes:
+            counts = dict(zip(RUN_COUNTER.findall(text), params, strict=False))
+            rows = sum(counts.get(name) or 0 for name in ROW_COUNTERS)
+            queries, sql, started = self.page
+            self.pages.append((rows, queries, time.perf_counter() - started, sql))
+            self.totals["pages"] += 1
+            self.totals["page_sql"] += sql
+            self.page = None
+
+    def on_claim(self, rowcount):
+        if self.current_phase != "transactions" and self.last_commit_end is not None:
+            if self.current_phase:
+                self.phases[self.current_phase] = diff(self.phase_start, self.last_commit_end)
+            self.current_phase, self.phase_start = "transactions", self.last_commit_end
+        if not rowcount:  # no bank account left: the phase ends with the next commit
+            self.ending = True
+
+    def after_commit(self):
+        self.page = None
+        self.last_commit_end = self.snapshot()
+        if self.phase_start is None:
+            self.current_phase, self.phase_start = "structure", self.last_commit_end
+        elif self.ending and self.current_phase == "transactions":
+            self.phases["transactions"] = diff(self.phase_start, self.last_commit_end)
+            self.current_phase, self.ending = None, False
+
     def snapshot(self):
+        sampler = self.sampler
         return {
             "clock": time.perf_counter(),
-            "queries": self.cr.sql_log_count,
-            "sql_seconds": self.thread.query_time,
-            "seconds": dict(self.seconds),
-            "calls": dict(self.calls),
-            "pages": len(self.pages),
+            **self.totals,
+            "sampled": dict(sampler.weights) if sampler else {},
+            "samples": sampler.samples if sampler else 0,
         }
 
-    def timed(self, category, function):
-        probe = self
-
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            started = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                probe.seconds[category] += time.perf_counter() - started
-                probe.calls[category] += 1
-
-        return wrapper
-
-    def phase(self, name, function):
-        probe = self
-
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            before = probe.snapshot()
-            probe.current_phase = name
-            try:
-                return function(*args, **kwargs)
-            finally:
-                probe.current_phase = None
-                probe.phases[name] = diff(before, probe.snapshot())
-
-        return wrapper
-
-    def apply_page(self, function):
-        probe = self
-
-        @functools.wraps(function)
-        def wrapper(engine, account, records):
-            queries, sql = probe.cr.sql_log_count, probe.thread.query_time
-            started = time.perf_counter()
-            probe.in_page = True
-            try:
-                return function(engine, account, records)
-            finally:
-                probe.in_page = False
-                seconds = time.perf_counter() - started
-                sql = probe.thread.query_time - sql
-                probe.pages.append((len(records), probe.cr.sql_log_count - queries, seconds, sql))
-                probe.seconds["apply_page"] += seconds
-                probe.seconds["apply_page_sql"] += sql
-                probe.calls["apply_page"] += 1
-
-        return wrapper
-
-    def mogrify(self, function):
-        """psycopg2's execute_values builds its SQL text row by row with cursor.mogrify."""
-        probe = self
-
-        @functools.wraps(function)
-        def wrapper(*args, **kwargs):
-            if not probe.in_page:
-                return function(*args, **kwargs)
-            started = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                probe.seconds["apply_page_mogrify"] += time.perf_counter() - started
-
-        return wrapper
-
     def commit(self, function):
+        """Wraps the commit callable handed to ``_sync``: its time and statements."""
         probe = self
 
         def wrapper(*args, **kwargs):
-            queries = probe.cr.sql_log_count
             started = time.perf_counter()
+            probe.in_commit = True
+            if probe.sampler:
+                probe.sampler.state = "commit"
             try:
                 return function(*args, **kwargs)
             finally:
-                probe.seconds["commit"] += time.perf_counter() - started
-                probe.calls["commit"] += 1
-                probe.commit_queries += probe.cr.sql_log_count - queries
+                probe.in_commit = False
+                if probe.sampler:
+                    probe.sampler.state = None
+                probe.totals["commit"] += time.perf_counter() - started
+                probe.totals["commits"] += 1
+                probe.after_commit()
 
         return wrapper
-
-    def install(self, engine_module, client_module):
-        from odoo import sql_db
-
-        Engine, Client = engine_module.SyncEngine, client_module.LedgerSyncClient
-        self.in_page = False
-        sql_db.Cursor.mogrify = self.mogrify(sql_db.Cursor.mogrify)
-        Engine._apply_page = self.apply_page(Engine._apply_page)
-        Engine.sync_structure = self.phase("structure", Engine.sync_structure)
-        Engine.sync_transactions = self.phase("transactions", Engine.sync_transactions)
-        Client._send = self.timed("http", Client._send)
-        Client._json_or_error = self.timed("decode", Client._json_or_error)
-        Client._parse_page = staticmethod(self.timed("parse", Client._parse_page))
 
 
 def diff(before, after):
-    return {
-        "seconds_wall": after["clock"] - before["clock"],
-        "queries": after["queries"] - before["queries"],
-        "sql_seconds": after["sql_seconds"] - before["sql_seconds"],
-        "pages": after["pages"] - before["pages"],
-        "seconds": {k: after["seconds"][k] - before["seconds"][k] for k in after["seconds"]},
-        "calls": {k: after["calls"][k] - before["calls"][k] for k in after["calls"]},
+    result = {key: after[key] - before[key] for key in after if key not in ("clock", "sampled")}
+    result["seconds_wall"] = after["clock"] - before["clock"]
+    result["sampled"] = {
+        key: value - before["sampled"].get(key, 0.0) for key, value in after["sampled"].items()
     }
+    return result
+
+
+def time_split(phase):
+    """Seconds of the phase by category: SQL and commits as measured (statement hooks, the
+    commit callable), the rest of the wall time shared out by the stack samples."""
+    sql_pages = phase["page_sql"]
+    sql_other = phase["sql"] - phase["commit_sql"] - sql_pages
+    rest = phase["seconds_wall"] - phase["commit"] - phase["sql"] + phase["commit_sql"]
+    sampled = {key: phase["sampled"].get(key, 0.0) for key in SAMPLED}
+    weight = sum(sampled.values()) or 1.0
+    split = {key: rest * value / weight for key, value in sampled.items()}
+    split.update(sql_pages=sql_pages, sql_other=sql_other, commit=phase["commit"])
+    return split
 
 
 class CpuMeter:
@@ -257,6 +357,7 @@ def timed_sync(connection, trigger, commit, probe, cpu, sandbox_url, profile=Fal
     lib.sandbox_admin(sandbox_url, "DELETE", "/_sandbox/stats")
     cpu_before = cpu.read()
     profiler = cProfile.Profile() if profile else None
+    probe.start()
     started = time.perf_counter()
     if profiler:
         profiler.enable()
@@ -264,6 +365,7 @@ def timed_sync(connection, trigger, commit, probe, cpu, sandbox_url, profile=Fal
     if profiler:
         profiler.disable()
     seconds = time.perf_counter() - started
+    probe.stop()
     cpu_used = cpu.since(cpu_before)
     stats = lib.sandbox_admin(sandbox_url, "GET", "/_sandbox/stats")
     run.invalidate_recordset()
@@ -289,11 +391,10 @@ def timed_sync(connection, trigger, commit, probe, cpu, sandbox_url, profile=Fal
         },
         "calls_by_account": sorted(stats["by_account"].values()),
         "phases": probe.phases,
-        "categories": {"seconds": probe.seconds, "calls": probe.calls},
         "page_queries": [page[1] for page in pages],
         "page_rows": [page[0] for page in pages],
         "page_seconds": [page[2] for page in pages],
-        "commit_queries": probe.commit_queries,
+        "commit_queries": probe.totals["commit_queries"],
         "statements": probe.statements,
         "cpu": cpu_used,
     }
@@ -362,7 +463,7 @@ def child(params):
     registry = lib.open_registry(Path(params["odoo_src"]), params["db"], params["data_dir"])
     from odoo import SUPERUSER_ID, api
 
-    from odoo.addons.ledgersync_connector.api import client as client_module
+    # Only a public constant of the engine (its INSERT columns, for the raw INSERT).
     from odoo.addons.ledgersync_connector.sync import engine as engine_module
 
     result["rss_after_registry_mb"] = lib.max_rss_mb()
@@ -382,8 +483,7 @@ def child(params):
             connection = Connection.search([("state", "=", "connected")], limit=1)
         cr.execute("SELECT pg_backend_pid()")
         cpu = CpuMeter(cr.fetchone()[0], params["sandbox_pid"])
-        probe = Probe(cr)
-        probe.install(engine_module, client_module)
+        probe = Probe()
         # Outside a cron, _commit_progress commits and returns "no time limit".
         commit = probe.commit(env["ir.cron"]._commit_progress)
         result["rss_before_sync_mb"] = lib.max_rss_mb()
@@ -656,17 +756,9 @@ def build_report(args, info, odoo_src, sizes, main_label, results, main_runs, cr
         )
 
     # -- main run details
-    cats = tx_phase["seconds"]
-    calls = tx_phase["calls"]
+    split = time_split(tx_phase)
     wall = tx_phase["seconds_wall"]
-    mogrify = cats["apply_page_mogrify"]
-    python_in_apply = cats["apply_page"] - cats["apply_page_sql"] - mogrify
-    other = wall - (
-        cats["http"] + cats["decode"] + cats["parse"] + cats["apply_page"] + cats["commit"]
-    )
-    other_text = "(leases, cursors, counters, loop)"
-    if other < 0:
-        other_text = "(negative: HTTP and parsing overlap the SQL, e.g. a prefetching engine)"
+    requests = initial["sandbox"]["transactions"]  # the sandbox's count
 
     def share(seconds):
         return f"{seconds:6.2f} s  {100 * seconds / wall:5.1f} %"
@@ -689,19 +781,30 @@ def build_report(args, info, odoo_src, sizes, main_label, results, main_runs, cr
             f"structure phase (clients, bank accounts) {structure.get('seconds_wall', 0):.2f} s;"
             f" transactions phase {wall:.2f} s -> {tx_rate:,.0f} tx/s",
             "where the transactions phase's wall time goes (Odoo process, one thread):",
-            f"  HTTP round trips      {share(cats['http'])}  ({calls['http']} requests, "
-            f"{1000 * cats['http'] / max(1, calls['http']):.1f} ms each: requests + the "
+            f"  HTTP round trips      {share(split['http'])}  ({requests} requests, "
+            f"{1000 * split['http'] / max(1, requests):.1f} ms each: requests + the "
             "sandbox building the page)",
-            f"  JSON decode           {share(cats['decode'])}  (json.loads, parse_float=Decimal)",
-            f"  parse records         {share(cats['parse'])}  (Transaction.from_api x 500)",
-            f"  _apply_page, Python   {share(python_in_apply)}  (diff, content hash, row tuples)",
-            f"  _apply_page, mogrify  {share(mogrify)}  (psycopg2 execute_values quoting each "
-            "row into SQL text: the raw INSERT pays it too)",
-            f"  _apply_page, SQL      {share(cats['apply_page_sql'])}  "
+            f"  JSON decode           {share(split['decode'])}  (json.loads, parse_float=Decimal)",
+            f"  parse records         {share(split['parse'])}  (the API client's Python: "
+            "records of 500 transactions, paging)",
+            f"  sync engine, Python   {share(split['engine'])}  (diff, content hash, row "
+            "tuples, bookkeeping)",
+            f"  Odoo, Python          {share(split['orm'])}  (ORM reads, writes, flush, cache; "
+            "SQL objects)",
+            f"  mogrify               {share(split['mogrify'])}  (psycopg2 execute_values "
+            "quoting rows into SQL text in Python, if the engine uses it; quoting inside "
+            "cursor.execute counts as SQL)",
+            f"  SQL of the pages      {share(split['sql_pages'])}  "
             "(cursor.execute time: SELECT existing, INSERT, run counters)",
-            f"  commit per page       {share(cats['commit'])}  ({calls['commit']} commits: "
-            "flush + COMMIT, WAL fsync)",
-            f"  other                 {share(other)}  {other_text}",
+            f"  SQL besides pages     {share(split['sql_other'])}  "
+            "(leases, ORM reads and writes of the bank accounts)",
+            f"  commit per page       {share(split['commit'])}  ({tx_phase['commits']} "
+            "commits: flush + COMMIT, WAL fsync)",
+            f"  other                 {share(split['other'])}  "
+            "(no frame of the addon, Odoo or the libraries above)",
+            "  (SQL and commits as measured by Odoo's statement hooks and the commit callable; "
+            f"the rest of the wall time shared out by {tx_phase['samples']} stack samples, "
+            f"one every {SAMPLE_INTERVAL * 1000:g} ms)",
             f"CPU seconds during _sync: Odoo process {cpu['odoo']:.2f}, its PostgreSQL backend "
             f"{cpu['postgres'] or 0:.2f}, sandbox process {cpu['sandbox'] or 0:.2f} "
             f"(wall {initial['seconds']:.2f} s, {info['nproc']} cores)",
