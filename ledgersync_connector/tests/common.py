@@ -7,8 +7,8 @@ from unittest.mock import patch
 
 from cryptography.fernet import Fernet
 
-from odoo import tools
-from odoo.tests import TransactionCase
+from odoo import Command, tools
+from odoo.tests import TransactionCase, new_test_user
 
 # The sandbox lives beside the addon in the repository (ledgersync_sandbox/). Odoo's own
 # runner imports these tests with only Odoo's folders on sys.path, from any working
@@ -77,6 +77,32 @@ class SandboxMixin:
     def setUp(self):
         super().setUp()
         self.sandbox.app.reset()
+
+
+class TwoCompaniesMixin:
+    """Company A (the current one) and company B, both allowed to the test's user, and
+    users of company A only: an accountant (invoicing rights) and an accounting manager."""
+
+    @classmethod
+    def setup_two_companies(cls, prefix):
+        cls.company_a = cls.env.company
+        cls.company_b = cls.env["res.company"].create({"name": f"{prefix} Second Office"})
+        cls.env.user.company_ids = [Command.link(cls.company_b.id)]
+        login = prefix.lower().replace(" ", "_")
+        cls.accountant_a = cls.company_a_user(
+            f"{login}_accountant_a", "account.group_account_invoice"
+        )
+        cls.manager_a = cls.company_a_user(f"{login}_manager_a", "account.group_account_manager")
+
+    @classmethod
+    def company_a_user(cls, login, groups):
+        return new_test_user(
+            cls.env,
+            login=login,
+            groups=groups,
+            company_id=cls.company_a.id,
+            company_ids=[Command.set(cls.company_a.ids)],
+        )
 
 
 class LedgerSyncCase(SandboxMixin, TransactionCase):

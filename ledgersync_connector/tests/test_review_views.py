@@ -6,13 +6,15 @@ from lxml import etree
 
 from odoo import Command, fields
 from odoo.exceptions import AccessError
-from odoo.tests import HttpCase, TransactionCase, new_test_user, tagged
+from odoo.tests import HttpCase, TransactionCase, tagged
 from odoo.tools.safe_eval import safe_eval
+
+from .common import TwoCompaniesMixin
 
 MODELS = ("ledgersync.transaction", "ledgersync.bank.account", "ledgersync.sync.run")
 
 
-class ReviewDataMixin:
+class ReviewDataMixin(TwoCompaniesMixin):
     """Two companies, each with a connection, two clients, two bank accounts, eight
     transactions (one of each match type per account) and two sync runs."""
 
@@ -20,28 +22,11 @@ class ReviewDataMixin:
     def setup_review_data(cls):
         cls.usd = cls.env.ref("base.USD")
         cls.usd.active = True
-        cls.company_a = cls.env.company
-        cls.company_b = cls.env["res.company"].create({"name": "Review Views Second Office"})
-        cls.env.user.company_ids = [Command.link(cls.company_b.id)]
+        cls.setup_two_companies("Review Views")
         cls.today = fields.Date.context_today(cls.env["ledgersync.transaction"])
 
         cls.data_a = cls._make_company_data(cls.company_a, "a")
         cls.data_b = cls._make_company_data(cls.company_b, "b")
-
-        cls.accountant_a = new_test_user(
-            cls.env,
-            login="ledgersync_review_accountant_a",
-            groups="account.group_account_invoice",
-            company_id=cls.company_a.id,
-            company_ids=[Command.set(cls.company_a.ids)],
-        )
-        cls.manager_a = new_test_user(
-            cls.env,
-            login="ledgersync_review_manager_a",
-            groups="account.group_account_manager",
-            company_id=cls.company_a.id,
-            company_ids=[Command.set(cls.company_a.ids)],
-        )
 
     @classmethod
     def _make_company_data(cls, company, key):

@@ -1,28 +1,18 @@
 import psycopg2.errors
 
-from odoo import Command
 from odoo.exceptions import AccessError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 from odoo.tools import mute_logger
 
-from .common import DEMO_EMAIL, OTHER_EMAIL, LedgerSyncCase
+from .common import DEMO_EMAIL, OTHER_EMAIL, LedgerSyncCase, TwoCompaniesMixin
 
 
 @tagged("post_install", "-at_install")
-class TestAccessAndCompanies(LedgerSyncCase):
+class TestAccessAndCompanies(TwoCompaniesMixin, LedgerSyncCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.company_a = cls.env.company
-        cls.company_b = cls.env["res.company"].create({"name": "Second Firm Office"})
-        cls.env.user.company_ids = [Command.link(cls.company_b.id)]
-        cls.accountant_a = new_test_user(
-            cls.env,
-            login="ledgersync_accountant_a",
-            groups="account.group_account_invoice",
-            company_id=cls.company_a.id,
-            company_ids=[Command.set(cls.company_a.ids)],
-        )
+        cls.setup_two_companies("Security")
 
     def _connect_both(self):
         connection_a = self.connect(DEMO_EMAIL, company=self.company_a)
