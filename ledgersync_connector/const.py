@@ -9,7 +9,7 @@ USER_AGENT = "odoo-ledgersync-connector"
 
 # Seconds. One float per request: Odoo's test harness compares `timeout < 10`.
 REQUEST_TIMEOUT = 10.0
-# Wall-clock bound of LedgerSyncClient.verify() (login + first page of clients).
+# Wall-clock bound of LedgerSyncApiClient.verify() (login + first page of clients).
 VERIFY_DEADLINE = 8.0
 
 # Retries of GET requests answered 429/502/503/504 or failing to connect.

@@ -11,8 +11,9 @@ import responses
 from responses import matchers
 
 from ledgersync_connector import const
-from ledgersync_connector.api import LedgerSyncClient, date_windows, errors, validate_base_url
-from ledgersync_connector.api.models import Account, BankAccount, Client, Page, Transaction
+from ledgersync_connector.api import LedgerSyncApiClient, errors, validate_base_url
+from ledgersync_connector.api.records import Account, BankAccount, Client, Page, Transaction
+from ledgersync_connector.dates import date_windows
 
 BASE = "https://ledgersync.test"
 EMAIL = "firm@example.com"
@@ -90,7 +91,7 @@ def page_params(**params):
 
 @pytest.fixture
 def client():
-    with LedgerSyncClient(BASE, EMAIL, PASSWORD, backoff_factor=0, retry_after_cap=5) as api:
+    with LedgerSyncApiClient(BASE, EMAIL, PASSWORD, backoff_factor=0, retry_after_cap=5) as api:
         yield api
 
 
@@ -197,7 +198,7 @@ def test_login_timeout_maps_to_timeout_code(client):
 
 
 def test_login_without_password_sends_nothing():
-    api = LedgerSyncClient(BASE, EMAIL, "")
+    api = LedgerSyncApiClient(BASE, EMAIL, "")
     with pytest.raises(errors.InvalidCredentials):
         api.login()
     assert len(responses.calls) == 0
@@ -440,7 +441,7 @@ def test_repeated_cursor_stops_with_protocol_error(client):
 
 
 def test_every_request_gets_one_float_timeout():
-    api = LedgerSyncClient(BASE, EMAIL, PASSWORD, timeout=7)
+    api = LedgerSyncApiClient(BASE, EMAIL, PASSWORD, timeout=7)
     add_login()
     responses.add(responses.GET, CLIENTS_URL, json={"data": [], "next_cursor": None})
     list(api.iter_client_pages())
@@ -862,4 +863,4 @@ def test_validate_base_url_rejects(url):
 
 def test_client_refuses_a_bad_base_url():
     with pytest.raises(errors.ConfigurationError):
-        LedgerSyncClient("http://api.ledgersync.com", EMAIL, PASSWORD)
+        LedgerSyncApiClient("http://api.ledgersync.com", EMAIL, PASSWORD)

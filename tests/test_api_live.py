@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ledgersync_connector.api import LedgerSyncClient, errors
+from ledgersync_connector.api import LedgerSyncApiClient, errors
 from ledgersync_sandbox.silent import silent_server
 
 MARGIN = 0.6  # seconds of slack for a loaded test machine
@@ -70,7 +70,7 @@ def free_port():
 
 def test_verify_meets_its_deadline_against_a_server_that_never_answers():
     with silent_server() as (base_url, accepted):
-        client = LedgerSyncClient(base_url, "a@b.test", "pw")
+        client = LedgerSyncApiClient(base_url, "a@b.test", "pw")
         started = time.monotonic()
         with pytest.raises(errors.Unreachable) as caught:
             client.verify(deadline=1.5)
@@ -92,7 +92,7 @@ def test_verify_deadline_covers_login_and_first_page():
 
     routes = {("POST", "/v1/auth/login"): slow_login, ("GET", "/v1/clients"): hanging_clients}
     with http_server(routes) as base_url:
-        client = LedgerSyncClient(base_url, "a@b.test", "pw")
+        client = LedgerSyncApiClient(base_url, "a@b.test", "pw")
         started = time.monotonic()
         with pytest.raises(errors.Unreachable) as caught:
             client.verify(deadline=1.5)
@@ -114,7 +114,7 @@ def test_retry_after_is_slept_but_capped():
         ("GET", "/v1/clients"): clients,
     }
     with http_server(routes) as base_url:
-        client = LedgerSyncClient(base_url, "a@b.test", "pw", retry_after_cap=0.3)
+        client = LedgerSyncApiClient(base_url, "a@b.test", "pw", retry_after_cap=0.3)
         started = time.monotonic()
         pages = list(client.iter_client_pages())
         elapsed = time.monotonic() - started
@@ -125,7 +125,7 @@ def test_retry_after_is_slept_but_capped():
 
 
 def test_connection_refused_login_is_one_attempt():
-    client = LedgerSyncClient(f"http://127.0.0.1:{free_port()}", "a@b.test", "pw")
+    client = LedgerSyncApiClient(f"http://127.0.0.1:{free_port()}", "a@b.test", "pw")
     with pytest.raises(errors.Unreachable) as caught:
         client.login()
     assert caught.value.code == "unreachable"
@@ -133,7 +133,7 @@ def test_connection_refused_login_is_one_attempt():
 
 
 def test_connection_refused_data_call_is_retried():
-    client = LedgerSyncClient(
+    client = LedgerSyncApiClient(
         f"http://127.0.0.1:{free_port()}", "a@b.test", "pw", max_retries=2, backoff_factor=0
     )
     client.token = "stored-token"
@@ -145,7 +145,7 @@ def test_connection_refused_data_call_is_retried():
 
 def test_hang_up_after_login_request_is_not_retried_but_get_is():
     with silent_server(answer=True) as (base_url, accepted):
-        client = LedgerSyncClient(base_url, "a@b.test", "pw", max_retries=2, backoff_factor=0)
+        client = LedgerSyncApiClient(base_url, "a@b.test", "pw", max_retries=2, backoff_factor=0)
         with pytest.raises(errors.Unreachable):
             client.login()
         time.sleep(0.1)

@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from ledgersync_connector.api.models import Transaction
+from ledgersync_connector.api.records import Transaction
 from ledgersync_connector.sync.mapping import (
     CurrencyError,
     ExistingRow,
@@ -123,13 +123,14 @@ def test_resolve_currency():
     assert resolve_currency("USD", {"USD": 2}) == 2
     with pytest.raises(CurrencyError) as info:
         resolve_currency("XYZ", {"USD": 2})
-    assert info.value.code == "XYZ"
+    assert info.value.currency_code == "XYZ"
+    assert info.value.code == "currency_unavailable"
 
 
 def test_naive_utc_converts_offsets_and_keeps_none():
     from datetime import timedelta
 
-    from ledgersync_connector.sync.mapping import naive_utc
+    from ledgersync_connector.dates import naive_utc
 
     paris = timezone(timedelta(hours=1))
     assert naive_utc(datetime(2026, 11, 1, 7, 0, tzinfo=paris)) == datetime(2026, 11, 1, 6, 0)

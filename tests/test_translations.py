@@ -26,7 +26,8 @@ def pot_msgids():
 
 
 def code_strings():
-    """First literal argument of every ``_(...)`` and ``env._(...)`` call in the addon."""
+    """First literal argument of every ``_(...)``, ``env._(...)`` and ``_lt(...)`` (lazy
+    translation) call in the addon: the calls Odoo's exporter extracts."""
     found = {}
     for path in ADDON.rglob("*.py"):
         if "tests" in path.parts:
@@ -37,7 +38,11 @@ def code_strings():
             func = node.func
             name = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
             first = node.args[0]
-            if name == "_" and isinstance(first, ast.Constant) and isinstance(first.value, str):
+            if (
+                name in ("_", "_lt")
+                and isinstance(first, ast.Constant)
+                and isinstance(first.value, str)
+            ):
                 found[first.value] = f"{path.relative_to(ADDON)}:{node.lineno}"
     return found
 

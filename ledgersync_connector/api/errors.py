@@ -2,8 +2,15 @@
 
 Every error carries a stable snake_case ``code`` (the UI picks its words from it), the
 HTTP ``status`` when there was one, and ``retry_after`` (seconds) when LedgerSync asked
-us to wait. Messages never contain the password or the token.
+us to wait. Messages never contain the password or the token. A default message is the
+reason that ``failures.FAILURES`` gives for the error's code, in English.
 """
+
+from ..failures import FAILURES, english
+
+
+def _reason(code):
+    return english(FAILURES[code].reason)
 
 
 class LedgerSyncError(Exception):
@@ -39,27 +46,27 @@ class AuthenticationError(LedgerSyncError):
 
 class InvalidCredentials(AuthenticationError):
     code = "invalid_credentials"
-    default_message = "LedgerSync did not accept the email and password."
+    default_message = _reason(code)
 
 
 class SubscriptionInactive(AuthenticationError):
     code = "subscription_inactive"
-    default_message = "The LedgerSync subscription is not active."
+    default_message = _reason(code)
 
 
 class AccountSuspended(AuthenticationError):
     code = "account_suspended"
-    default_message = "The LedgerSync account is suspended."
+    default_message = _reason(code)
 
 
 class AccountLocked(AuthenticationError):
     code = "account_locked"
-    default_message = "The LedgerSync account is locked."
+    default_message = _reason(code)
 
 
 class TokenRejected(AuthenticationError):
     code = "token_rejected"
-    default_message = "LedgerSync rejected the session even after signing in again."
+    default_message = _reason(code)
 
 
 # -- transient: trying again later may work -------------------------------------------
@@ -73,17 +80,22 @@ class Unreachable(TransientError):
     """No answer: refused, DNS failure (code ``unreachable``) or too slow (code ``timeout``)."""
 
     code = "unreachable"
-    default_message = "LedgerSync could not be reached."
+    default_message = _reason(code)
+
+    @classmethod
+    def timeout(cls, message=None):
+        """LedgerSync did not answer in time (code ``timeout``)."""
+        return cls(message or _reason("timeout"), code="timeout")
 
 
 class RateLimited(TransientError):
     code = "rate_limited"
-    default_message = "LedgerSync asked to slow down (too many requests)."
+    default_message = _reason(code)
 
 
 class ServerError(TransientError):
     code = "server_error"
-    default_message = "LedgerSync answered with a server error."
+    default_message = _reason(code)
 
 
 # -- the rest --------------------------------------------------------------------------
@@ -93,14 +105,14 @@ class ProtocolError(LedgerSyncError):
     """The answer is not what the contract says: not JSON, truncated, wrong shape."""
 
     code = "protocol_error"
-    default_message = "LedgerSync sent an answer this connector does not understand."
+    default_message = _reason(code)
 
 
 class RequestRejected(LedgerSyncError):
     """A 4xx other than authentication: code ``bad_request``, ``not_found`` or ``forbidden``."""
 
     code = "bad_request"
-    default_message = "LedgerSync refused the request."
+    default_message = _reason(code)
 
 
 class ConfigurationError(LedgerSyncError):

@@ -23,7 +23,6 @@ class LedgerSyncBankAccount(models.Model):
     company_id = fields.Many2one(
         related="client_id.company_id", store=True, index=True, readonly=True
     )
-    ledgersync_id = fields.Char(string="LedgerSync ID", required=True, readonly=True)
     institution = fields.Char(readonly=True)
     mask = fields.Char(string="Last Digits", readonly=True)
     account_type = fields.Selection(
@@ -55,7 +54,6 @@ class LedgerSyncBankAccount(models.Model):
     )
     transaction_ids = fields.One2many("ledgersync.transaction", "bank_account_id")
     transaction_count = fields.Integer(compute="_compute_transaction_count")
-    active = fields.Boolean(default=True)
 
     # Sync bookkeeping (see sync/engine.py).
     history_loaded_until = fields.Date(

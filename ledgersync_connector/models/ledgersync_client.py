@@ -11,7 +11,6 @@ class LedgerSyncClient(models.Model):
 
     name = fields.Char(required=True, tracking=True)
     code = fields.Char()
-    ledgersync_id = fields.Char(string="LedgerSync ID", required=True, readonly=True)
     ledgersync_status = fields.Selection(
         [("active", "Active"), ("inactive", "Inactive")],
         string="LedgerSync Status",
@@ -24,7 +23,6 @@ class LedgerSyncClient(models.Model):
     company_id = fields.Many2one(
         "res.company", required=True, readonly=True, index=True, ondelete="cascade"
     )
-    active = fields.Boolean(default=True)
 
     _ledgersync_id_unique = models.Constraint(
         "UNIQUE (connection_id, ledgersync_id)",

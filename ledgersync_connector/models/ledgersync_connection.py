@@ -1,18 +1,14 @@
 import logging
 import os
-import time
 from datetime import timedelta
-
-from dateutil.relativedelta import relativedelta
 
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 
-from .. import const
-from ..api import LedgerSyncClient, errors, validate_base_url
+from .. import const, failures
+from ..api import LedgerSyncApiClient, errors, validate_base_url
 from ..crypto import SecretBox, SecretKeyError, resolve_key_material
-from ..sync.engine import RunStopped, SyncEngine, describe_error
-from ..sync.mapping import CurrencyError, naive_utc
+from ..dates import naive_utc
 
 _logger = logging.getLogger(__name__)
 
@@ -126,96 +122,13 @@ class LedgerSyncConnection(models.Model):
             connection.failure_hint = hint
 
     def _describe_failure(self, code, detail=None):
-        """Plain words for a failure code: what happened, and what the administrator can do."""
-        _ = self.env._
+        """Plain words for a failure code: what happened, and what the administrator can do
+        (the texts: failures.FAILURES)."""
         if not code:
             return False, False
-        texts = {
-            "invalid_credentials": (
-                _("LedgerSync did not accept this email and password."),
-                _(
-                    "Type the email and password you use to sign in to LedgerSync and press "
-                    "Save Integration. No further sign-in is attempted until you do, because "
-                    "LedgerSync locks an account after repeated wrong passwords."
-                ),
-            ),
-            "subscription_inactive": (
-                _("The LedgerSync subscription of this account is not active."),
-                _(
-                    "Activate or renew the subscription in LedgerSync, then press Save "
-                    "Integration again."
-                ),
-            ),
-            "account_suspended": (
-                _("This LedgerSync account is suspended."),
-                _(
-                    "Contact LedgerSync support to have the account restored, then press "
-                    "Save Integration again."
-                ),
-            ),
-            "account_locked": (
-                _("This LedgerSync account is locked after too many failed sign-ins."),
-                _(
-                    'Unlock it in LedgerSync ("I have been locked out of my account"), '
-                    "then type the password here and press Save Integration."
-                ),
-            ),
-            "no_clients": (
-                _("The LedgerSync firm has no clients yet."),
-                _(
-                    "Add at least one client in LedgerSync and connect its bank accounts, "
-                    "then press Save Integration again."
-                ),
-            ),
-            "timeout": (
-                _("LedgerSync did not answer in time."),
-                _(
-                    "LedgerSync may be busy or unreachable from this server: check the "
-                    "server's internet access and the API base URL, then try again in a few "
-                    "minutes."
-                ),
-            ),
-            "unreachable": (
-                _("LedgerSync could not be reached."),
-                _(
-                    "Check the API base URL and that this server can reach the internet, then "
-                    "try again."
-                ),
-            ),
-            "rate_limited": (
-                _("LedgerSync asked to slow down (too many requests)."),
-                _("Wait a minute, then press Save Integration again."),
-            ),
-            "server_error": (
-                _("LedgerSync answered with a server error."),
-                _("This is usually temporary on LedgerSync's side: try again in a few minutes."),
-            ),
-            "protocol_error": (
-                _("LedgerSync sent an answer this connector does not understand."),
-                _(
-                    "Check that the API base URL points to the LedgerSync API itself, not to "
-                    "a web page or a proxy."
-                ),
-            ),
-            "token_rejected": (
-                _("LedgerSync rejected the session even after signing in again."),
-                _("Press Save Integration to sign in again."),
-            ),
-            "key_error": (
-                _("The stored credentials cannot be decrypted with the configured encryption key."),
-                _(
-                    "Restore the encryption key this database used (see the README), or type "
-                    "the password again and press Save Integration."
-                ),
-            ),
-        }
-        reason, hint = texts.get(
-            code,
-            (
-                _("LedgerSync refused the request."),
-                _("Check the API base URL and the credentials, then try again."),
-            ),
-        )
+        failure = failures.failure(code)
+        reason = failures.translate(self.env, failure.reason)
+        hint = failures.translate(self.env, failure.hint) if failure.hint else False
         if detail:
             reason = f"{reason} ({detail})"
         return reason, hint
@@ -271,7 +184,7 @@ class LedgerSyncConnection(models.Model):
     def _api_client(self):
         """A client for this connection, reusing the stored token while it is valid."""
         self.ensure_one()
-        client = LedgerSyncClient(
+        client = LedgerSyncApiClient(
             self.base_url,
             self.email,
             self._decrypted("password_encrypted"),
@@ -335,7 +248,7 @@ class LedgerSyncConnection(models.Model):
         self.ensure_one()
         email, base_url = self._validate_credentials(email, password, base_url)
         box = self._secret_box_or_raise()
-        client = LedgerSyncClient(base_url, email, password, timeout=const.REQUEST_TIMEOUT)
+        client = LedgerSyncApiClient(base_url, email, password, timeout=const.REQUEST_TIMEOUT)
         credentials = {
             "email": email,
             "base_url": base_url,
@@ -464,143 +377,23 @@ class LedgerSyncConnection(models.Model):
             and self.sudo().password_encrypted
         )
 
-    def _running_run(self):
-        self.ensure_one()
-        return self.env["ledgersync.sync.run"].search(
-            [("connection_id", "=", self.id), ("state", "=", "running")], limit=1
-        )
-
-    def _start_or_join_run(self, trigger):
-        """The running run of this connection, or a new one; None if another worker holds
-        the first phase (listing clients and bank accounts)."""
-        self.ensure_one()
-        # Serialises run creation between workers; released by the next commit.
-        self.env.cr.execute(
-            "SELECT id FROM ledgersync_connection WHERE id = %s FOR NO KEY UPDATE", [self.id]
-        )
-        self.env.cr.execute("SELECT pg_backend_pid()")
-        worker_pid = self.env.cr.fetchone()[0]
-        run = self._running_run()
-        if run:
-            if run.phase == "structure":
-                if not run._is_abandoned():
-                    return None
-                run.worker_pid = worker_pid  # take over the first phase
-            return run
-        self.sync_requested = False
-        return self.env["ledgersync.sync.run"].create(
-            {"connection_id": self.id, "trigger": trigger, "worker_pid": worker_pid}
-        )
-
     def _sync(self, trigger="scheduled", commit=None):
-        """Run (or help with) this connection's sync.
+        """Run (or help with) this connection's sync; returns ``(run, out_of_time)``.
 
-        ``commit`` is called after each unit of work and returns the seconds left (the
-        cron passes ``ir.cron._commit_progress``). Returns ``(run, out_of_time)``: the run
-        (empty when there was nothing to do), and whether this worker stopped for lack of
-        time with bank accounts left to take.
+        The orchestration lives with the runs: ``ledgersync.sync.run._sync_connection``.
         """
         self.ensure_one()
-        commit = commit or (lambda: float("inf"))
-        no_run = self.env["ledgersync.sync.run"]
-        if not self._can_sync():
-            return no_run, False
-        run = self._start_or_join_run(trigger)
-        if not run:
-            return no_run, False
-        commit()
-        try:
-            api_client = self._api_client()
-        except SecretKeyError:
-            self._record_failure("key_error")
-            run._finish(
-                "failed", "key_error", self.env._("The stored credentials cannot be decrypted.")
-            )
-            return run, False
-        engine = SyncEngine(run, api_client, commit)
-        finished = True
-        try:
-            if run.phase == "structure":
-                engine.sync_structure()
-            finished = engine.sync_transactions()
-            self._store_token(api_client)
-            if finished:
-                run._finish_if_complete()
-        except RunStopped as stop:
-            error = stop.error
-            self._store_token(api_client)
-            if isinstance(error, errors.AuthenticationError):
-                self._record_failure(error.code)
-                run._finish("failed", error.code, describe_error(self.env, error))
-            else:
-                # Rate limited or unreachable: positions stay where they are and the next
-                # run resumes; this is never "no new data".
-                run._finish("partial", error.code, describe_error(self.env, error))
-        except errors.AuthenticationError as error:
-            self._record_failure(error.code)
-            run._finish("failed", error.code, describe_error(self.env, error))
-        except (errors.LedgerSyncError, CurrencyError) as error:
-            run._finish(
-                "partial", getattr(error, "code", "currency"), describe_error(self.env, error)
-            )
-        finally:
-            run._add_counts(api_calls=api_client.stats["api_calls"])
-            api_client.close()
-        self.last_sync_at = fields.Datetime.now()
-        commit()
-        return run, not finished
-
-    def _sync_due(self):
-        """A run is going on, was asked for, or the last one is older than half the
-        scheduled interval (so that the cron's repeated calls within one job run do not
-        start a second run for a connection that was just synced)."""
-        self.ensure_one()
-        if self.sync_requested or not self.last_sync_at or self._running_run():
-            return True
-        cron = self.env.ref(
-            "ledgersync_connector.ir_cron_ledgersync_sync", raise_if_not_found=False
-        )
-        interval = timedelta(hours=1)
-        if cron:
-            interval = relativedelta(**{cron.interval_type: cron.interval_number})
-            interval = (fields.Datetime.now() + interval) - fields.Datetime.now()
-        return self.last_sync_at <= fields.Datetime.now() - interval / 2
+        return self.env["ledgersync.sync.run"]._sync_connection(self, trigger, commit)
 
     @api.model
     def _cron_sync(self):
-        """One call of the scheduled action: work for about CRON_SLICE_SECONDS, then report
-        the bank accounts done and whether work is left, so that Odoo calls again at once
-        (within the same job run) or reschedules the job as soon as possible."""
-        cron = self.env["ir.cron"]
-        slice_end = time.monotonic() + const.CRON_SLICE_SECONDS
-
-        def commit():
-            cron._commit_progress()
-            return slice_end - time.monotonic()
-
-        connections = self.search([("state", "=", "connected"), ("login_blocked", "=", False)])
-        connections = connections.filtered(lambda c: c._can_sync() and c._sync_due())
-        processed = 0
-        for connection in connections:
-            running = connection._running_run()
-            done_before = running.accounts_done if running else 0
-            if connection.sync_requested:
-                trigger = "manual"
-            else:
-                trigger = "scheduled" if connection.sync_run_ids else "initial"
-            run, out_of_time = connection._sync(trigger=trigger, commit=commit)
-            if run:
-                processed += max(run.accounts_done - done_before, 0)
-            if out_of_time:
-                left = max(run.accounts_total - run.accounts_done, 1)
-                cron._commit_progress(processed, remaining=left)
-                return
-        cron._commit_progress(processed, remaining=0)
+        """The scheduled action (data/ir_cron_data.xml): ``ledgersync.sync.run._cron_sync``."""
+        self.env["ledgersync.sync.run"]._cron_sync()
 
     def action_sync_now(self):
         """Start a sync in the background (the cron), unless one is already running."""
         self.ensure_one()
-        running = self._running_run()
+        running = self.env["ledgersync.sync.run"]._running_of(self)
         if running:
             return {
                 "type": "ir.actions.client",

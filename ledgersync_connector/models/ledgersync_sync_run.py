@@ -1,8 +1,15 @@
+import time
 from datetime import timedelta
 
 from odoo import api, fields, models, tools
+from odoo.tools import SQL
 
 from .. import const
+from ..api import errors
+from ..crypto import SecretKeyError
+from ..dates import interval_hours
+from ..sync.engine import RunStopped, SyncEngine, accounts_to_sync, describe_error
+from ..sync.mapping import CurrencyError
 
 COUNTERS = frozenset(
     {
@@ -19,7 +26,11 @@ COUNTERS = frozenset(
 
 
 class LedgerSyncSyncRun(models.Model):
-    """One synchronisation run of a connection: the history and the live progress."""
+    """One synchronisation run of a connection: the history and the live progress.
+
+    Also the orchestration of the sync: starting or joining a connection's run, driving the
+    engine (sync/engine.py) and the scheduled action's calls (``_cron_sync``).
+    """
 
     _name = "ledgersync.sync.run"
     _description = "LedgerSync Sync Run"
@@ -99,13 +110,21 @@ class LedgerSyncSyncRun(models.Model):
     def _add_counts(self, **counts):
         """Atomically add to the counters: several workers may update one run."""
         self.ensure_one()
-        assert set(counts) <= COUNTERS, set(counts) - COUNTERS
-        assignments = ", ".join(f'"{name}" = COALESCE("{name}", 0) + %s' for name in counts)
+        unknown = set(counts) - COUNTERS
+        if unknown:
+            raise ValueError(f"not a counter of ledgersync.sync.run: {sorted(unknown)}")
+        assignments = [
+            SQL("%s = COALESCE(%s, 0) + %s", SQL.identifier(name), SQL.identifier(name), value)
+            for name, value in counts.items()
+        ]
         self.env.flush_all()
         self.env.cr.execute(
-            f'UPDATE "ledgersync_sync_run" SET {assignments}, heartbeat_at = now() at time zone '
-            "'UTC' WHERE id = %s",
-            [*counts.values(), self.id],
+            SQL(
+                "UPDATE ledgersync_sync_run SET %s, heartbeat_at = now() at time zone 'UTC' "
+                "WHERE id = %s",
+                SQL(", ").join(assignments),
+                self.id,
+            )
         )
         self.invalidate_recordset([*counts, "heartbeat_at"])
 
@@ -115,7 +134,7 @@ class LedgerSyncSyncRun(models.Model):
         stale_before = fields.Datetime.now() - timedelta(seconds=const.RUN_STALE_SECONDS)
         if self.heartbeat_at < stale_before:
             return True
-        self.env.cr.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", [self.worker_pid])
+        self.env.cr.execute(SQL("SELECT 1 FROM pg_stat_activity WHERE pid = %s", self.worker_pid))
         return not self.env.cr.fetchone()
 
     def _finish(self, state, error_code=False, error_message=False):
@@ -134,20 +153,15 @@ class LedgerSyncSyncRun(models.Model):
         self.ensure_one()
         self.env.flush_all()
         self.env.cr.execute(
-            "SELECT id FROM ledgersync_sync_run WHERE id = %s AND state = 'running' FOR UPDATE",
-            [self.id],
+            SQL(
+                "SELECT id FROM ledgersync_sync_run WHERE id = %s AND state = 'running' FOR UPDATE",
+                self.id,
+            )
         )
         if not self.env.cr.fetchone():
             return False
         self.env.cr.execute(
-            """
-            SELECT count(*)
-              FROM ledgersync_bank_account account
-              JOIN ledgersync_client client ON client.id = account.client_id
-             WHERE account.connection_id = %s AND account.active AND client.active
-               AND account.last_sync_run_id IS DISTINCT FROM %s
-            """,
-            [self.connection_id.id, self.id],
+            SQL("SELECT count(*) %s", accounts_to_sync(self.connection_id.id, self.id))
         )
         if self.env.cr.fetchone()[0]:
             return False
@@ -172,3 +186,147 @@ class LedgerSyncSyncRun(models.Model):
             ),
         )
         return True
+
+    # ------------------------------------------------------------------ orchestration
+
+    @api.model
+    def _running_of(self, connection):
+        """The run of ``connection`` that is going on (empty if none)."""
+        return self.search(
+            [("connection_id", "=", connection.id), ("state", "=", "running")], limit=1
+        )
+
+    @api.model
+    def _start_or_join(self, connection, trigger):
+        """The running run of ``connection``, or a new one; None if another worker holds
+        the first phase (listing clients and bank accounts)."""
+        # Serialises run creation between workers; released by the next commit.
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM ledgersync_connection WHERE id = %s FOR NO KEY UPDATE",
+                connection.id,
+            )
+        )
+        self.env.cr.execute(SQL("SELECT pg_backend_pid()"))
+        worker_pid = self.env.cr.fetchone()[0]
+        run = self._running_of(connection)
+        if run:
+            if run.phase == "structure":
+                if not run._is_abandoned():
+                    return None
+                run.worker_pid = worker_pid  # take over the first phase
+            return run
+        connection.sync_requested = False
+        return self.create(
+            {"connection_id": connection.id, "trigger": trigger, "worker_pid": worker_pid}
+        )
+
+    @api.model
+    def _sync_connection(self, connection, trigger="scheduled", commit=None):
+        """Run (or help with) the sync of ``connection``.
+
+        ``commit`` is called after each unit of work and returns the seconds left (the
+        cron passes ``ir.cron._commit_progress``). Returns ``(run, out_of_time)``: the run
+        (empty when there was nothing to do), and whether this worker stopped for lack of
+        time with bank accounts left to take.
+        """
+        connection.ensure_one()
+        commit = commit or (lambda: float("inf"))
+        if not connection._can_sync():
+            return self.browse(), False
+        run = self._start_or_join(connection, trigger)
+        if not run:
+            return self.browse(), False
+        commit()
+        try:
+            api_client = connection._api_client()
+        except SecretKeyError:
+            connection._record_failure("key_error")
+            run._finish(
+                "failed", "key_error", self.env._("The stored credentials cannot be decrypted.")
+            )
+            return run, False
+        try:
+            finished = run._work(SyncEngine(run, api_client, commit))
+        finally:
+            run._add_counts(api_calls=api_client.stats["api_calls"])
+            api_client.close()
+        connection.last_sync_at = fields.Datetime.now()
+        commit()
+        return run, not finished
+
+    def _work(self, engine):
+        """This worker's share of the run; False when it stopped for lack of time."""
+        self.ensure_one()
+        connection, api_client = self.connection_id, engine.api
+        try:
+            if self.phase == "structure":
+                engine.sync_structure()
+            finished = engine.sync_transactions()
+            connection._store_token(api_client)
+            if finished:
+                self._finish_if_complete()
+            return finished
+        except RunStopped as stop:
+            connection._store_token(api_client)
+            self._finish_on_error(stop.error)
+        except (errors.LedgerSyncError, CurrencyError) as error:
+            self._finish_on_error(error)
+        return True
+
+    def _finish_on_error(self, error):
+        """End the run on ``error``: failed when LedgerSync refused the sign-in (which also
+        turns the connection red), otherwise partial: rate limited or unreachable, the
+        positions stay where they are and the next run resumes (never "no new data")."""
+        state = "partial"
+        if isinstance(error, errors.AuthenticationError):
+            self.connection_id._record_failure(error.code)
+            state = "failed"
+        self._finish(state, error.code, describe_error(self.env, error))
+
+    @api.model
+    def _sync_due(self, connection):
+        """A run is going on, was asked for, or the last one is older than half the
+        scheduled interval (so that the cron's repeated calls within one job run do not
+        start a second run for a connection that was just synced)."""
+        connection.ensure_one()
+        if connection.sync_requested or not connection.last_sync_at or self._running_of(connection):
+            return True
+        cron = self.env.ref(
+            "ledgersync_connector.ir_cron_ledgersync_sync", raise_if_not_found=False
+        )
+        hours = interval_hours(cron.interval_type, cron.interval_number) if cron else 1
+        return connection.last_sync_at <= fields.Datetime.now() - timedelta(hours=hours) / 2
+
+    @api.model
+    def _cron_sync(self):
+        """One call of the scheduled action: work for about CRON_SLICE_SECONDS, then report
+        the bank accounts done and whether work is left, so that Odoo calls again at once
+        (within the same job run) or reschedules the job as soon as possible."""
+        cron = self.env["ir.cron"]
+        slice_end = time.monotonic() + const.CRON_SLICE_SECONDS
+
+        def commit():
+            cron._commit_progress()
+            return slice_end - time.monotonic()
+
+        connections = self.env["ledgersync.connection"].search(
+            [("state", "=", "connected"), ("login_blocked", "=", False)]
+        )
+        connections = connections.filtered(lambda c: c._can_sync() and self._sync_due(c))
+        processed = 0
+        for connection in connections:
+            running = self._running_of(connection)
+            done_before = running.accounts_done if running else 0
+            if connection.sync_requested:
+                trigger = "manual"
+            else:
+                trigger = "scheduled" if connection.sync_run_ids else "initial"
+            run, out_of_time = self._sync_connection(connection, trigger=trigger, commit=commit)
+            if run:
+                processed += max(run.accounts_done - done_before, 0)
+            if out_of_time:
+                left = max(run.accounts_total - run.accounts_done, 1)
+                cron._commit_progress(processed, remaining=left)
+                return
+        cron._commit_progress(processed, remaining=0)

@@ -1,6 +1,6 @@
 from odoo import api, fields, models
 
-from ..sync.mapping import naive_utc
+from ..dates import naive_utc
 
 
 class LedgerSyncSyncedMixin(models.AbstractModel):
@@ -8,13 +8,18 @@ class LedgerSyncSyncedMixin(models.AbstractModel):
 
     Upserts a page of API records in one query plus one batched create, writes only the
     rows whose values changed, restores archived rows that reappear, and archives the rows
-    that LedgerSync no longer lists.
+    that LedgerSync no longer lists. Each model declares its parent field, and the
+    uniqueness of the LedgerSync id per parent (a ``models.Constraint``).
     """
 
     _name = "ledgersync.synced.mixin"
     _description = "Record synced from LedgerSync"
     # The field that links a record to its parent; set by each model.
     _ledgersync_parent_field = None
+
+    ledgersync_id = fields.Char(string="LedgerSync ID", required=True, readonly=True)
+    # Archived: LedgerSync no longer lists the record (or deleted it).
+    active = fields.Boolean(default=True)
 
     @api.model
     def _datetime_from_api(self, moment):

@@ -1,5 +1,6 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
 
 # What an accountant may change; everything else comes from LedgerSync.
 REVIEW_FIELDS = frozenset({"partner_id", "account_id", "review_state"})
@@ -10,12 +11,14 @@ class LedgerSyncTransaction(models.Model):
     """A bank transaction synced from LedgerSync, reviewed by an accountant.
 
     Rows are written in batches by sync/engine.py with plain SQL (no chatter, no
-    tracking): the review fields (partner, GL account, review state) belong to the
-    accountant and the sync never overwrites them.
+    tracking), not by the mixin's upsert: the review fields (partner, GL account, review
+    state) belong to the accountant and the sync never overwrites them.
     """
 
     _name = "ledgersync.transaction"
     _description = "LedgerSync Transaction"
+    _inherit = ["ledgersync.synced.mixin"]
+    _ledgersync_parent_field = "bank_account_id"
     _order = "date desc, id desc"
     _check_company_auto = True
     _rec_name = "description"
@@ -25,7 +28,6 @@ class LedgerSyncTransaction(models.Model):
     )
     client_id = fields.Many2one("ledgersync.client", required=True, readonly=True)
     company_id = fields.Many2one("res.company", required=True, readonly=True)
-    ledgersync_id = fields.Char(string="LedgerSync ID", required=True, readonly=True)
     date = fields.Date(required=True, readonly=True)
     description = fields.Char(readonly=True)
     reference = fields.Char(readonly=True, help="Check number or bank reference.")
@@ -52,7 +54,7 @@ class LedgerSyncTransaction(models.Model):
     )
     ledgersync_updated_at = fields.Datetime(string="Updated in LedgerSync", readonly=True)
     content_hash = fields.Char(readonly=True, copy=False)
-    active = fields.Boolean(default=True, readonly=True)
+    active = fields.Boolean(readonly=True)  # the mixin's, read-only here
 
     partner_id = fields.Many2one(
         "res.partner", string="Vendor", check_company=True, index="btree_not_null"
@@ -131,8 +133,10 @@ class LedgerSyncTransaction(models.Model):
                 )
             )
         self.env.cr.execute(
-            "SELECT id FROM ledgersync_transaction WHERE id = ANY(%s) FOR NO KEY UPDATE",
-            [self.ids],
+            SQL(
+                "SELECT id FROM ledgersync_transaction WHERE id = ANY(%s) FOR NO KEY UPDATE",
+                self.ids,
+            )
         )
         self.invalidate_recordset(["statement_line_id", "review_state"])
         transactions = self.filtered(

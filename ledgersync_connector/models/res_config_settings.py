@@ -1,8 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-# ir.cron interval types, in hours.
-INTERVAL_HOURS = {"minutes": 1 / 60, "hours": 1, "days": 24, "weeks": 168, "months": 720}
+from ..dates import interval_hours
 
 
 class ResConfigSettings(models.TransientModel):
@@ -108,7 +107,7 @@ class ResConfigSettings(models.TransientModel):
     @api.depends("company_id")
     def _compute_ledgersync_sync_interval_hours(self):
         cron = self._ledgersync_cron()
-        hours = cron.interval_number * INTERVAL_HOURS.get(cron.interval_type, 1) if cron else 1
+        hours = interval_hours(cron.interval_type, cron.interval_number) if cron else 1
         for settings in self:
             settings.ledgersync_sync_interval_hours = max(int(hours), 1)
 

@@ -12,12 +12,14 @@ Rules (DESIGN.md "Sync"):
 
 import logging
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
-from .. import const
-from ..api import date_windows, errors
+from odoo.tools import SQL
+
+from .. import const, failures
+from ..api import errors
+from ..dates import date_windows, tomorrow_utc, utc_now
 from . import mapping
-from .mapping import naive_utc
 
 _logger = logging.getLogger(__name__)
 
@@ -31,26 +33,15 @@ ACCOUNT_ERRORS = (
     mapping.CurrencyError,
 )
 
-# The columns LedgerSync owns, in the order of ``_synced_row``; an update rewrites them.
-SQL_SYNCED_COLUMNS = (
-    "date",
-    "description",
-    "reference",
-    "amount",
-    "currency_id",
-    "ledgersync_status",
-    "vendor_name",
-    "gl_code",
-    "match_type",
-    "ledgersync_updated_at",
-    "content_hash",
-)
+# The columns an INSERT of a new transaction writes: its place, the synced columns and
+# their hash (mapping.SQL_COLUMNS, in the order of mapping.sql_row), then what the ORM
+# would set.
 INSERT_COLUMNS = (
     "bank_account_id",
     "client_id",
     "company_id",
     "ledgersync_id",
-    *SQL_SYNCED_COLUMNS,
+    *(column.name for column in mapping.SQL_COLUMNS),
     "active",
     "review_state",
     "create_uid",
@@ -58,15 +49,36 @@ INSERT_COLUMNS = (
     "write_uid",
     "write_date",
 )
-# Casts for the VALUES list of the update: (id, *SQL_SYNCED_COLUMNS).
-UPDATE_TEMPLATE = (
-    "(%s::int, %s::date, %s::varchar, %s::varchar, %s::numeric, %s::int, %s::varchar, "
-    "%s::varchar, %s::varchar, %s::varchar, %s::timestamp, %s::varchar)"
-)
 
 
-def utc_now():
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+def _identifiers(names):
+    return SQL(", ").join(SQL.identifier(name) for name in names)
+
+
+def _execute_values(cr, statement, rows):
+    """Run ``statement``, an SQL whose ``%%s`` stands for a VALUES list, on all ``rows`` in
+    one query: psycopg2's execute_values quotes each row in C, far faster than one SQL
+    parameter per value. ``mogrify`` fills in the statement's own parameters and turns
+    its ``%%s`` into the placeholder execute_values expects."""
+    cr.execute_values(cr.mogrify(statement), rows, page_size=len(rows))
+
+
+def accounts_to_sync(connection_id, run_id=None):
+    """``FROM ... WHERE ...`` of the bank accounts (alias ``account``) that a sync of the
+    connection covers: the active ones of its active clients; with ``run_id``, only those
+    that run has not synced yet. The one definition of "accounts left to sync"."""
+    not_synced = (
+        SQL(" AND account.last_sync_run_id IS DISTINCT FROM %s", run_id) if run_id else SQL()
+    )
+    return SQL(
+        """
+          FROM ledgersync_bank_account account
+          JOIN ledgersync_client client ON client.id = account.client_id
+         WHERE account.connection_id = %s AND account.active AND client.active%s
+        """,
+        connection_id,
+        not_synced,
+    )
 
 
 class RunStopped(Exception):
@@ -127,16 +139,10 @@ class SyncEngine:
                 continue
             BankAccount._archive_missing(client, seen_accounts)
             self._commit()
-        accounts_total = BankAccount.search_count(self._account_domain())
-        self.run.write({"accounts_total": accounts_total, "phase": "transactions"})
+        self.env.flush_all()
+        self.cr.execute(SQL("SELECT count(*) %s", accounts_to_sync(self.connection.id)))
+        self.run.write({"accounts_total": self.cr.fetchone()[0], "phase": "transactions"})
         self._commit()
-
-    def _account_domain(self):
-        return [
-            ("connection_id", "=", self.connection.id),
-            ("active", "=", True),
-            ("client_id.active", "=", True),
-        ]
 
     # ------------------------------------------------------------------ transactions
 
@@ -164,33 +170,27 @@ class SyncEngine:
     def _claim_next_account(self):
         self.env.flush_all()
         self.cr.execute(
-            """
-            UPDATE ledgersync_bank_account
-               SET sync_lease_until = (now() at time zone 'UTC') + %(lease)s * interval '1 second',
-                   sync_worker_pid = pg_backend_pid()
-             WHERE id = (
-                SELECT account.id
-                  FROM ledgersync_bank_account account
-                  JOIN ledgersync_client client ON client.id = account.client_id
-                 WHERE account.connection_id = %(connection)s
-                   AND account.active AND client.active
-                   AND account.last_sync_run_id IS DISTINCT FROM %(run)s
-                   AND (account.sync_lease_until IS NULL
-                        OR account.sync_lease_until < (now() at time zone 'UTC')
-                        -- the worker holding the lease is gone (process killed)
-                        OR NOT EXISTS (SELECT 1 FROM pg_stat_activity
-                                        WHERE pid = account.sync_worker_pid))
-                 ORDER BY account.id
-                 LIMIT 1
-                   FOR UPDATE OF account SKIP LOCKED
-             )
-            RETURNING id
-            """,
-            {
-                "lease": const.ACCOUNT_LEASE_SECONDS,
-                "connection": self.connection.id,
-                "run": self.run.id,
-            },
+            SQL(
+                """
+                UPDATE ledgersync_bank_account
+                   SET sync_lease_until = (now() at time zone 'UTC') + %s * interval '1 second',
+                       sync_worker_pid = pg_backend_pid()
+                 WHERE id = (
+                    SELECT account.id %s
+                       AND (account.sync_lease_until IS NULL
+                            OR account.sync_lease_until < (now() at time zone 'UTC')
+                            -- the worker holding the lease is gone (process killed)
+                            OR NOT EXISTS (SELECT 1 FROM pg_stat_activity
+                                            WHERE pid = account.sync_worker_pid))
+                     ORDER BY account.id
+                     LIMIT 1
+                       FOR UPDATE OF account SKIP LOCKED
+                 )
+                RETURNING id
+                """,
+                const.ACCOUNT_LEASE_SECONDS,
+                accounts_to_sync(self.connection.id, self.run.id),
+            )
         )
         row = self.cr.fetchone()
         account = self.env["ledgersync.bank.account"]
@@ -245,7 +245,6 @@ class SyncEngine:
 
         Returns True once the whole history is loaded.
         """
-        today = utc_now().date()
         # Changes made from the start of the load on are fetched by the first incremental
         # sync. The cursor is written with the first completed window: a window cut short
         # by a crash is fetched again in full, after a later start.
@@ -256,7 +255,7 @@ class SyncEngine:
             else self.connection._history_start_date()
         )
         # One day ahead: no time zone's "today" is left out.
-        end = today + timedelta(days=1)
+        end = tomorrow_utc()
         if start <= end:
             for window_start, window_end in date_windows(start, end):
                 for page in self.api.iter_transaction_pages(
@@ -292,66 +291,42 @@ class SyncEngine:
 
     def _apply_page(self, account, records):
         """Write one page in at most four statements; returns the plan."""
-        currency_ids = {
-            record.currency: mapping.resolve_currency(
-                (record.currency or "").upper(), self.currency_ids
-            )
-            for record in records
-            if not record.deleted
-        }
+        currency_ids = mapping.page_currencies(records, self.currency_ids)
         self.env.flush_all()
         existing = {}
         if records:
             self.cr.execute(
-                """
-                SELECT ledgersync_id, id, content_hash, active
-                  FROM ledgersync_transaction
-                 WHERE bank_account_id = %s AND ledgersync_id = ANY(%s)
-                """,
-                [account.id, [record.id for record in records]],
+                SQL(
+                    """
+                    SELECT ledgersync_id, id, content_hash, active
+                      FROM ledgersync_transaction
+                     WHERE bank_account_id = %s AND ledgersync_id = ANY(%s)
+                    """,
+                    account.id,
+                    [record.id for record in records],
+                )
             )
             existing = {
                 ledgersync_id: mapping.ExistingRow(row_id, digest, active)
                 for ledgersync_id, row_id, digest, active in self.cr.fetchall()
             }
         plan = mapping.plan_page(records, existing)
-        now, uid = utc_now(), self.env.uid
+        uid = self.env.uid
         if plan.to_create:
-            head = (account.id, account.client_id.id, account.company_id.id)
-            tail = (True, "to_review", uid, now, uid, now)
-            rows = [
-                (*head, record.id, *_synced_row(record, values, digest, currency_ids), *tail)
-                for record, values, digest in plan.to_create
-            ]
-            # DO NOTHING: a worker that lost its lease must not fail the one that took over.
-            self.cr.execute_values(
-                f"INSERT INTO ledgersync_transaction ({', '.join(INSERT_COLUMNS)}) VALUES %s "
-                "ON CONFLICT (bank_account_id, ledgersync_id) DO NOTHING",
-                rows,
-                page_size=len(rows),
-            )
+            self._insert(account, plan.to_create, currency_ids)
         if plan.to_update:
-            rows = [
-                (row_id, *_synced_row(record, values, digest, currency_ids))
-                for row_id, record, values, digest in plan.to_update
-            ]
-            assignments = ", ".join(f"{column} = v.{column}" for column in SQL_SYNCED_COLUMNS)
-            self.cr.execute_values(
-                f"UPDATE ledgersync_transaction AS t SET {assignments}, active = TRUE, "
-                f"write_uid = {int(uid)}, write_date = (now() at time zone 'UTC') "
-                f"FROM (VALUES %s) AS v (id, {', '.join(SQL_SYNCED_COLUMNS)}) WHERE t.id = v.id",
-                rows,
-                template=UPDATE_TEMPLATE,
-                page_size=len(rows),
-            )
+            self._update(plan.to_update, currency_ids)
         if plan.to_archive:
             self.cr.execute(
-                """
-                UPDATE ledgersync_transaction
-                   SET active = FALSE, write_uid = %s, write_date = (now() at time zone 'UTC')
-                 WHERE id = ANY(%s)
-                """,
-                [uid, plan.to_archive],
+                SQL(
+                    """
+                    UPDATE ledgersync_transaction
+                       SET active = FALSE, write_uid = %s, write_date = (now() at time zone 'UTC')
+                     WHERE id = ANY(%s)
+                    """,
+                    uid,
+                    plan.to_archive,
+                )
             )
         self.env["ledgersync.transaction"].invalidate_model()
         self.run._add_counts(
@@ -363,35 +338,64 @@ class SyncEngine:
         )
         return plan
 
+    def _insert(self, account, to_create, currency_ids):
+        """One INSERT of a page's new transactions."""
+        now, uid = utc_now(), self.env.uid
+        head = (account.id, account.client_id.id, account.company_id.id)
+        tail = (True, "to_review", uid, now, uid, now)
+        rows = [
+            (*head, record.id, *mapping.sql_row(record, values, digest, currency_ids), *tail)
+            for record, values, digest in to_create
+        ]
+        # DO NOTHING: a worker that lost its lease must not fail the one that took over.
+        statement = SQL(
+            """
+            INSERT INTO ledgersync_transaction (%s) VALUES %%s
+            ON CONFLICT (bank_account_id, ledgersync_id) DO NOTHING
+            """,
+            _identifiers(INSERT_COLUMNS),
+        )
+        _execute_values(self.cr, statement, rows)
+
+    def _update(self, to_update, currency_ids):
+        """One UPDATE of a page's changed (or reappearing) transactions."""
+        rows = [
+            (row_id, *mapping.sql_row(record, values, digest, currency_ids))
+            for row_id, record, values, digest in to_update
+        ]
+        # The VALUES list has no column types: each value is cast to its column's.
+        assignments = SQL(", ").join(
+            SQL(
+                "%s = v.%s::%s",
+                SQL.identifier(column.name),
+                SQL.identifier(column.name),
+                SQL.identifier(column.sql_type),
+            )
+            for column in mapping.SQL_COLUMNS
+        )
+        statement = SQL(
+            """
+            UPDATE ledgersync_transaction AS t
+               SET %s, active = TRUE,
+                   write_uid = %s, write_date = (now() at time zone 'UTC')
+              FROM (VALUES %%s) AS v (id, %s)
+             WHERE t.id = v.id
+            """,
+            assignments,
+            self.env.uid,
+            _identifiers(column.name for column in mapping.SQL_COLUMNS),
+        )
+        _execute_values(self.cr, statement, rows)
+
     def _active_currency_ids(self):
-        self.cr.execute("SELECT name, id FROM res_currency WHERE active")
+        self.cr.execute(SQL("SELECT name, id FROM res_currency WHERE active"))
         return dict(self.cr.fetchall())
-
-
-def _synced_row(record, values, digest, currency_ids):
-    """The values of SQL_SYNCED_COLUMNS for one transaction, in that order."""
-    return (
-        values["date"],
-        values["description"],
-        values["reference"],
-        values["amount"],
-        currency_ids[record.currency],
-        values["ledgersync_status"],
-        values["vendor_name"],
-        values["gl_code"],
-        values["match_type"],
-        naive_utc(record.updated_at),
-        digest,
-    )
 
 
 def describe_error(env, error):
     """A short, secret-free description of a sync error for the account and the run."""
     if isinstance(error, mapping.CurrencyError):
-        return env._(
-            "Currency %(code)s is unknown or inactive in Odoo: an administrator activates "
-            "it (Invoicing or Accounting > Configuration > Currencies), then syncs again.",
-            code=error.code or "(none)",
-        )
+        reason = failures.failure(error.code).reason
+        return failures.translate(env, reason, code=error.currency_code or "(none)")
     code = getattr(error, "code", type(error).__name__)
     return f"{code}: {error}"[:500]
