@@ -152,7 +152,7 @@ class StackSampler:
 
 # The statements that delimit pages and phases (see Probe).
 TRANSACTION_TABLE = re.compile(r'\b(FROM|INTO|UPDATE)\s+"?ledgersync_transaction"?(\s|$)')
-RUN_COUNTERS = re.compile(r'^UPDATE "?ledgersync_sync_run"? SET .*"pages" = COALESCE')
+RUN_COUNTERS = re.compile(r'^UPDATE "?ledgersync_sync_worker"? SET .*"pages" = COALESCE')
 RUN_COUNTER = re.compile(r'"(\w+)" = COALESCE\("\w+", 0\) \+ %s')
 ROW_COUNTERS = ("created_count", "updated_count", "unchanged_count", "archived_count")
 # A claim sets a lease from now on; a release (ORM write) sets it to NULL.
@@ -169,8 +169,9 @@ class Probe:
       parameters and duration, as Odoo's own profiler uses them);
     - commits: the ``commit`` callable handed to ``_sync`` (the engine calls it after every
       unit of work);
-    - pages: the engine adds each page to its run's counters (``pages`` + 1 and the rows
-      created, updated, unchanged and archived, in one ``UPDATE ledgersync_sync_run``);
+    - pages: the engine adds each page to its worker's counters of the run (``pages`` + 1
+      and the rows created, updated, unchanged and archived, in one
+      ``UPDATE ledgersync_sync_worker``);
       that statement closes the page, which opened with the first statement on
       ``ledgersync_transaction`` after the previous page or commit;
     - phases: the first lease claim of a bank account starts the transactions phase (from
@@ -596,14 +597,16 @@ def crash_test(work, db, base_params, sandbox, kill_fraction):
     outcome["backend_gone_seconds"] = time.monotonic() - gone_started
     cr.execute("SELECT count(*) FROM ledgersync_transaction")
     outcome["rows_after_kill"] = cr.fetchone()[0]
+    # The run's counters are the sums of its workers' (ledgersync.sync.worker).
     cr.execute(
-        "SELECT id, state, phase, accounts_done, created_count, pages "
-        "FROM ledgersync_sync_run ORDER BY id DESC LIMIT 1"
+        "SELECT run.id, run.state, run.phase, sum(worker.accounts_done),"
+        " sum(worker.created_count), sum(worker.pages), sum(worker.unchanged_count)"
+        " FROM ledgersync_sync_run run"
+        " LEFT JOIN ledgersync_sync_worker worker ON worker.run_id = run.id"
+        " GROUP BY run.id ORDER BY run.id DESC LIMIT 1"
     )
-    keys = ("id", "state", "phase", "accounts_done", "created", "pages")
+    keys = ("id", "state", "phase", "accounts_done", "created", "pages", "unchanged")
     outcome["run_after_kill"] = dict(zip(keys, cr.fetchone(), strict=True))
-    cr.execute("SELECT unchanged_count FROM ledgersync_sync_run ORDER BY id DESC LIMIT 1")
-    outcome["run_after_kill"]["unchanged"] = cr.fetchone()[0]
     cr.execute(
         "SELECT count(*) FILTER (WHERE sync_lease_until IS NOT NULL), "
         "count(*) FILTER (WHERE initial_sync_done) FROM ledgersync_bank_account"

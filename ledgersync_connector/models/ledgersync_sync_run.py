@@ -2,6 +2,10 @@ import time
 from datetime import timedelta
 
 from odoo import api, fields, models, tools
+from odoo.service.model import (
+    MAX_TRIES_ON_CONCURRENCY_FAILURE,
+    PG_CONCURRENCY_EXCEPTIONS_TO_RETRY,
+)
 from odoo.tools import SQL
 
 from .. import const
@@ -10,19 +14,7 @@ from ..crypto import SecretKeyError
 from ..dates import interval_hours
 from ..sync.engine import RunStopped, SyncEngine, accounts_to_sync, describe_error
 from ..sync.mapping import CurrencyError
-
-COUNTERS = frozenset(
-    {
-        "accounts_done",
-        "accounts_failed",
-        "created_count",
-        "updated_count",
-        "unchanged_count",
-        "archived_count",
-        "api_calls",
-        "pages",
-    }
-)
+from .ledgersync_sync_worker import COUNTERS
 
 
 class LedgerSyncSyncRun(models.Model):
@@ -70,20 +62,24 @@ class LedgerSyncSyncRun(models.Model):
     )
     started_at = fields.Datetime(required=True, readonly=True, default=fields.Datetime.now)
     ended_at = fields.Datetime(readonly=True)
-    heartbeat_at = fields.Datetime(readonly=True, default=fields.Datetime.now)
     worker_pid = fields.Integer(
         readonly=True, help="PostgreSQL backend of the worker that started it."
     )
+    worker_ids = fields.One2many("ledgersync.sync.worker", "run_id", readonly=True)
+    heartbeat_at = fields.Datetime(
+        compute="_compute_counters", help="When a worker of this run last made progress."
+    )
     duration = fields.Float(string="Duration (s)", compute="_compute_duration", digits=(16, 1))
     accounts_total = fields.Integer(readonly=True)
-    accounts_done = fields.Integer(readonly=True)
-    accounts_failed = fields.Integer(readonly=True)
-    created_count = fields.Integer(string="Created", readonly=True)
-    updated_count = fields.Integer(string="Updated", readonly=True)
-    unchanged_count = fields.Integer(string="Unchanged", readonly=True)
-    archived_count = fields.Integer(string="Archived", readonly=True)
-    api_calls = fields.Integer(string="API Calls", readonly=True)
-    pages = fields.Integer(readonly=True)
+    # The sums of the workers' counters (ledgersync.sync.worker).
+    accounts_done = fields.Integer(compute="_compute_counters")
+    accounts_failed = fields.Integer(compute="_compute_counters")
+    created_count = fields.Integer(string="Created", compute="_compute_counters")
+    updated_count = fields.Integer(string="Updated", compute="_compute_counters")
+    unchanged_count = fields.Integer(string="Unchanged", compute="_compute_counters")
+    archived_count = fields.Integer(string="Archived", compute="_compute_counters")
+    api_calls = fields.Integer(string="API Calls", compute="_compute_counters")
+    pages = fields.Integer(compute="_compute_counters")
     error_code = fields.Char(readonly=True)
     error_message = fields.Text(readonly=True)
     progress = fields.Float(compute="_compute_progress")
@@ -107,26 +103,55 @@ class LedgerSyncSyncRun(models.Model):
             total = run.accounts_total
             run.progress = 100.0 * run.accounts_done / total if total else 0.0
 
-    def _add_counts(self, **counts):
-        """Atomically add to the counters: several workers may update one run."""
-        self.ensure_one()
-        unknown = set(counts) - COUNTERS
-        if unknown:
-            raise ValueError(f"not a counter of ledgersync.sync.run: {sorted(unknown)}")
-        assignments = [
-            SQL("%s = COALESCE(%s, 0) + %s", SQL.identifier(name), SQL.identifier(name), value)
-            for name, value in counts.items()
-        ]
-        self.env.flush_all()
-        self.env.cr.execute(
-            SQL(
-                "UPDATE ledgersync_sync_run SET %s, heartbeat_at = now() at time zone 'UTC' "
-                "WHERE id = %s",
-                SQL(", ").join(assignments),
-                self.id,
+    @api.depends("started_at", *(f"worker_ids.{name}" for name in COUNTERS))
+    def _compute_counters(self):
+        groups = (
+            self.env["ledgersync.sync.worker"]
+            .sudo()
+            ._read_group(
+                [("run_id", "in", self.ids)],
+                ["run_id"],
+                ["heartbeat_at:max", *(f"{name}:sum" for name in COUNTERS)],
             )
         )
-        self.invalidate_recordset([*counts, "heartbeat_at"])
+        totals = {run: values for run, *values in groups}
+        for run in self:
+            heartbeat, *sums = totals.get(run) or [None, *(0 for _name in COUNTERS)]
+            run.heartbeat_at = heartbeat or run.started_at
+            for name, value in zip(COUNTERS, sums, strict=True):
+                run[name] = value
+
+    def _new_worker(self):
+        """This worker's counters for the run (see ledgersync.sync.worker)."""
+        self.ensure_one()
+        self.env.cr.execute(SQL("SELECT pg_backend_pid()"))
+        return (
+            self.env["ledgersync.sync.worker"]
+            .sudo()
+            .create({"run_id": self.id, "worker_pid": self.env.cr.fetchone()[0]})
+        )
+
+    def _with_retry_on_conflict(self, commit, work):
+        """Run ``work`` in a transaction of its own, again if it collides with another
+        worker of the run. ``work`` writes rows that other workers write too (the run,
+        the connection): under REPEATABLE READ such a write fails with a serialization
+        error when another worker changed the row since this transaction began; after a
+        commit, a new transaction sees that change and the write goes through."""
+        for attempt in range(1, MAX_TRIES_ON_CONCURRENCY_FAILURE + 1):
+            commit()
+            self.env.invalidate_all()
+            try:
+                with self.env.cr.savepoint():
+                    result = work()
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                self.env.invalidate_all()
+                if attempt == MAX_TRIES_ON_CONCURRENCY_FAILURE:
+                    raise
+                time.sleep(0.05 * attempt)
+            else:
+                commit()
+                return result
+        return None
 
     def _is_abandoned(self):
         """True when the worker that started the run is gone or silent for too long."""
@@ -234,10 +259,9 @@ class LedgerSyncSyncRun(models.Model):
         commit = commit or (lambda: float("inf"))
         if not connection._can_sync():
             return self.browse(), False
-        run = self._start_or_join(connection, trigger)
+        run = self._with_retry_on_conflict(commit, lambda: self._start_or_join(connection, trigger))
         if not run:
             return self.browse(), False
-        commit()
         try:
             api_client = connection._api_client()
         except SecretKeyError:
@@ -246,43 +270,49 @@ class LedgerSyncSyncRun(models.Model):
                 "failed", "key_error", self.env._("The stored credentials cannot be decrypted.")
             )
             return run, False
+        engine = SyncEngine(run, run._new_worker(), api_client, commit)
         try:
-            finished = run._work(SyncEngine(run, api_client, commit))
+            finished = run._work(engine)
         finally:
-            run._add_counts(api_calls=api_client.stats["api_calls"])
+            engine.worker._add_counts(api_calls=api_client.stats["api_calls"])
             api_client.close()
-        connection.last_sync_at = fields.Datetime.now()
-        commit()
+
+        def wrap_up():
+            if not connection.login_blocked:
+                connection._store_token(api_client)
+            connection.last_sync_at = fields.Datetime.now()
+            if finished and run.state == "running":
+                run._finish_if_complete()
+
+        run._with_retry_on_conflict(commit, wrap_up)
         return run, not finished
 
     def _work(self, engine):
         """This worker's share of the run; False when it stopped for lack of time."""
         self.ensure_one()
-        connection, api_client = self.connection_id, engine.api
         try:
             if self.phase == "structure":
                 engine.sync_structure()
-            finished = engine.sync_transactions()
-            connection._store_token(api_client)
-            if finished:
-                self._finish_if_complete()
-            return finished
+            return engine.sync_transactions()
         except RunStopped as stop:
-            connection._store_token(api_client)
-            self._finish_on_error(stop.error)
+            self._finish_on_error(stop.error, engine.commit)
         except (errors.LedgerSyncError, CurrencyError) as error:
-            self._finish_on_error(error)
+            self._finish_on_error(error, engine.commit)
         return True
 
-    def _finish_on_error(self, error):
+    def _finish_on_error(self, error, commit):
         """End the run on ``error``: failed when LedgerSync refused the sign-in (which also
         turns the connection red), otherwise partial: rate limited or unreachable, the
         positions stay where they are and the next run resumes (never "no new data")."""
-        state = "partial"
-        if isinstance(error, errors.AuthenticationError):
-            self.connection_id._record_failure(error.code)
-            state = "failed"
-        self._finish(state, error.code, describe_error(self.env, error))
+
+        def finish():
+            state = "partial"
+            if isinstance(error, errors.AuthenticationError):
+                self.connection_id._record_failure(error.code)
+                state = "failed"
+            self._finish(state, error.code, describe_error(self.env, error))
+
+        self._with_retry_on_conflict(commit, finish)
 
     @api.model
     def _sync_due(self, connection):

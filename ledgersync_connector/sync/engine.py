@@ -1,6 +1,6 @@
 """The sync engine: a connection's clients, bank accounts and transactions.
 
-Rules (DESIGN.md "Sync"):
+Rules:
 - every page is one batch: one query finds the existing rows, one INSERT creates the new
   ones, one UPDATE rewrites the changed ones, one UPDATE archives tombstones;
 - the caller's ``commit`` runs after every page; a bank account's position (history loaded
@@ -11,7 +11,6 @@ Rules (DESIGN.md "Sync"):
 """
 
 import logging
-import uuid
 from datetime import timedelta
 
 from odoo.tools import SQL
@@ -97,14 +96,14 @@ class SyncEngine:
     function that only releases a savepoint.
     """
 
-    def __init__(self, run, api_client, commit):
+    def __init__(self, run, worker, api_client, commit):
         self.run = run
+        self.worker = worker  # this worker's counters (ledgersync.sync.worker)
         self.connection = run.connection_id
         self.env = run.env
         self.cr = run.env.cr
         self.api = api_client
         self.commit = commit
-        self.worker = uuid.uuid4().hex[:12]
         self.currency_ids = self._active_currency_ids()
         self._consecutive_server_errors = 0
         self.seconds_left = float("inf")
@@ -213,7 +212,7 @@ class SyncEngine:
             raise RunStopped(error) from error
         except ACCOUNT_ERRORS as error:
             self._release(account, error=error)
-            self.run._add_counts(accounts_done=1, accounts_failed=1)
+            self.worker._add_counts(accounts_done=1, accounts_failed=1)
             if isinstance(error, errors.ServerError):
                 self._consecutive_server_errors += 1
                 if self._consecutive_server_errors >= const.MAX_CONSECUTIVE_SERVER_ERRORS:
@@ -221,7 +220,7 @@ class SyncEngine:
             return
         self._consecutive_server_errors = 0
         self._release(account, history_done=history_done)
-        self.run._add_counts(accounts_done=1)
+        self.worker._add_counts(accounts_done=1)
 
     def _release(self, account, error=None, history_done=False):
         values = {
@@ -329,7 +328,7 @@ class SyncEngine:
                 )
             )
         self.env["ledgersync.transaction"].invalidate_model()
-        self.run._add_counts(
+        self.worker._add_counts(
             created_count=len(plan.to_create),
             updated_count=len(plan.to_update),
             unchanged_count=plan.unchanged,
