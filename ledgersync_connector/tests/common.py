@@ -1,11 +1,23 @@
-"""Shared setup of the Odoo tests: a LedgerSync sandbox served over real HTTP on localhost."""
+"""Shared setup of the Odoo tests: the LedgerSync sandbox, in this process or over HTTP.
+
+The seam is the one Odoo gives every test for outgoing HTTP, ``BaseCase._request_handler``
+(it replaces ``requests.Session.send``): most tests answer the API client's requests with
+the sandbox application in this process, without a socket; the end-to-end tests
+(``sandbox_over_http = True``) serve the sandbox on localhost and go through the client's
+whole transport (retries, timeouts, a separate Odoo process, the browser).
+"""
 
 import importlib.util
+import io
 import sys
 from pathlib import Path
 from unittest.mock import patch
+from urllib.parse import urlsplit
 
+import requests
 from cryptography.fernet import Fernet
+from requests.structures import CaseInsensitiveDict
+from werkzeug.test import Client as WsgiClient
 
 from odoo import Command, tools
 from odoo.tests import TransactionCase, new_test_user
@@ -41,6 +53,7 @@ def _import_sandbox():
 
 ledgersync_sandbox = _import_sandbox()
 importlib.import_module("ledgersync_sandbox.silent")
+SandboxApp = ledgersync_sandbox.SandboxApp
 SandboxConfig = ledgersync_sandbox.SandboxConfig
 serve_in_thread = ledgersync_sandbox.serve_in_thread
 closed_port_url = ledgersync_sandbox.silent.closed_port_url
@@ -52,14 +65,55 @@ PASSWORD = "demo-password"
 DEMO_FIRM = "Demo Accounting LLP"
 
 
+class InProcessSandbox:
+    """The sandbox application answering requests in this process, through werkzeug's test
+    client: what the API client sends and gets is the same HTTP, without a socket (and
+    without the retries of its transport, which the end-to-end tests cover)."""
+
+    # localhost, so that the API client accepts plain http; port 1, so that a request that
+    # were not answered here would fail at once instead of reaching anything.
+    base_url = "http://localhost:1"
+
+    def __init__(self, config):
+        self.app = SandboxApp(config)
+        self._client = WsgiClient(self.app)
+
+    def serves(self, url):
+        return url.startswith(self.base_url + "/")
+
+    def answer(self, request):
+        url = urlsplit(request.url)
+        answer = self._client.open(
+            url.path,
+            query_string=url.query,
+            method=request.method,
+            headers=dict(request.headers),
+            data=request.body,
+        )
+        response = requests.Response()
+        response.status_code = answer.status_code
+        response.reason = answer.status.partition(" ")[2]
+        response.headers = CaseInsensitiveDict(answer.headers.items())
+        response.raw = io.BytesIO(answer.get_data())
+        response.url = request.url
+        response.request = request
+        return response
+
+
 class SandboxMixin:
     """Starts one sandbox per test class, and a fixed encryption key for the class."""
 
     sandbox_config = {"clients": 3, "accounts_per_client": 2, "transactions_per_account": 20}
+    # End-to-end over real HTTP on localhost, or answered in this process.
+    sandbox_over_http = False
 
     @classmethod
     def start_sandbox(cls):
-        cls.sandbox = cls.enterClassContext(serve_in_thread(SandboxConfig(**cls.sandbox_config)))
+        config = SandboxConfig(**cls.sandbox_config)
+        if cls.sandbox_over_http:
+            cls.sandbox = cls.enterClassContext(serve_in_thread(config))
+        else:
+            cls.sandbox = InProcessSandbox(config)
         cls.encryption_key = Fernet.generate_key().decode()
         cls.enterClassContext(
             # The first layer of Odoo's configuration, as if set in the config file.
@@ -73,6 +127,13 @@ class SandboxMixin:
                 type(cls.env["ir.cron"]), "_commit_progress", lambda self, *a, **k: float("inf")
             )
         )
+
+    @classmethod
+    def _request_handler(cls, session, request, /, **kwargs):
+        sandbox = getattr(cls, "sandbox", None)
+        if isinstance(sandbox, InProcessSandbox) and sandbox.serves(request.url):
+            return sandbox.answer(request)
+        return super()._request_handler(session, request, **kwargs)
 
     def setUp(self):
         super().setUp()

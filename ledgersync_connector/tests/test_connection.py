@@ -21,6 +21,9 @@ from .common import (
 
 @tagged("post_install", "-at_install")
 class TestSaveIntegration(LedgerSyncCase):
+    # End to end: the client's whole transport (timeouts, silent servers, faults).
+    sandbox_over_http = True
+
     def test_demo_credentials_connect_store_clients_and_trigger_sync(self):
         cron = self.env.ref("ledgersync_connector.ir_cron_ledgersync_sync")
         triggers_before = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])

@@ -26,6 +26,8 @@ from .common import DEMO_EMAIL, PASSWORD, SandboxMixin
 
 @tagged("post_install", "-at_install")
 class TestRealWorkers(SandboxMixin, TransactionCase):
+    # The killed worker is another Odoo process: it reaches the sandbox over HTTP.
+    sandbox_over_http = True
     # 3 clients x 2 accounts x 30 transactions, each loaded in two date windows.
     sandbox_config = {"clients": 3, "accounts_per_client": 2, "transactions_per_account": 30}
 

@@ -5,6 +5,8 @@ from .common import DEMO_FIRM, SandboxMixin
 
 @tagged("post_install", "-at_install")
 class TestSettingsTour(SandboxMixin, HttpCase):
+    # The browser, Odoo's HTTP server and the sandbox, each over real HTTP.
+    sandbox_over_http = True
     """Settings → LedgerSync Integration → Save Integration → green check, in a real browser."""
 
     @classmethod
