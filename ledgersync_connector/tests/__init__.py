@@ -4,3 +4,4 @@ from . import test_sync
 from . import test_export
 from . import test_settings_tour
 from . import test_review_views
+from . import test_real_workers
