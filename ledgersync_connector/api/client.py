@@ -1,6 +1,6 @@
 """The LedgerSync API client: the only code that speaks HTTP to LedgerSync.
 
-The endpoint paths and shapes follow the contract in ledgersync-api.md; aligning with
+The endpoint paths and shapes follow the contract in docs/ledgersync-api.md; aligning with
 the live API later touches this package (and the sandbox) only. Pure Python: no Odoo.
 A client holds one requests Session and is meant for one thread at a time.
 """
@@ -77,7 +77,7 @@ def _check_limit(limit):
 
 
 class LedgerSyncApiClient:
-    """Client of the LedgerSync REST API (see ledgersync-api.md).
+    """Client of the LedgerSync REST API (see docs/ledgersync-api.md).
 
     Network and HTTP failures surface as ``errors.LedgerSyncError`` subclasses. ``token``
     and ``token_expires_at`` (aware UTC datetime) may be set from a stored session so a

@@ -6,7 +6,7 @@ from odoo.service.model import (
     MAX_TRIES_ON_CONCURRENCY_FAILURE,
     PG_CONCURRENCY_EXCEPTIONS_TO_RETRY,
 )
-from odoo.tools import SQL
+from odoo.tools import SQL, mute_logger
 
 from .. import const
 from ..api import errors
@@ -141,7 +141,8 @@ class LedgerSyncSyncRun(models.Model):
             commit()
             self.env.invalidate_all()
             try:
-                with self.env.cr.savepoint():
+                # A collision is expected here and handled: not an error for the log.
+                with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
                     result = work()
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 self.env.invalidate_all()

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api, release, sql_db
+from odoo.orm.environments import Transaction
 from odoo.tests import TransactionCase, tagged
 from odoo.tools import SQL, config
 
@@ -56,8 +57,12 @@ class TestRealWorkers(SandboxMixin, TransactionCase):
 
     @contextmanager
     def real_env(self):
-        """An environment on a connection of its own, committed when the block ends."""
+        """An environment on a connection of its own, committed when the block ends.
+
+        Its transaction is given this registry: looking it up by name would wait for the
+        registries' lock, which Odoo's own test runner holds while the tests run."""
         with sql_db.db_connect(self.dbname).cursor() as cr:
+            cr.transaction = Transaction(self.registry)
             yield api.Environment(cr, SUPERUSER_ID, {})
 
     @staticmethod
