@@ -1,9 +1,9 @@
 """Repository-wide pytest setup.
 
-Without Odoo, the addon's tests are left out loudly. When run_tests.sh runs the whole suite
-with Odoo it sets
-LEDGERSYNC_REQUIRE_ODOO_TESTS=1: then a run in which no Odoo test passed, or in which one
-was skipped, fails, so that a suite that silently did not run never looks green.
+Without Odoo, the addon's tests are left out loudly. When run_tests.sh runs the whole
+suite with Odoo it sets LEDGERSYNC_REQUIRE_ODOO_TESTS=1: then a run in which no Odoo test
+passed, or in which one was skipped, fails, so that a suite that silently did not run
+never looks green.
 """
 
 import importlib.util
