@@ -129,3 +129,14 @@ def translate(env, text, **params):
     """A text of the table in the language of ``env``, its placeholders filled from ``params``."""
     translated = env._(text)
     return translated % params if params else translated
+
+
+def describe(env, code, detail=None):
+    """Plain words for ``code`` in the language of ``env``: ``(reason, hint)``, what happened
+    (followed by ``detail``) and what the administrator can do; ``(False, False)`` without."""
+    if not code:
+        return False, False
+    entry = failure(code)
+    reason = translate(env, entry.reason)
+    hint = translate(env, entry.hint) if entry.hint else False
+    return (f"{reason} ({detail})" if detail else reason), hint

@@ -1,7 +1,10 @@
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 ACCOUNT_TYPES = ("checking", "savings", "credit_card", "other")
 BANK_LINK_STATES = ("ok", "broken", "needs_mfa")
+# What a person maps on a synced bank account; everything else is written by the sync.
+MAPPED_FIELDS = frozenset({"journal_id"})
 
 
 class LedgerSyncBankAccount(models.Model):
@@ -15,7 +18,12 @@ class LedgerSyncBankAccount(models.Model):
     name = fields.Char(required=True, tracking=True)
     display_mask = fields.Char(string="Account Number", compute="_compute_display_mask")
     client_id = fields.Many2one(
-        "ledgersync.client", required=True, readonly=True, index=True, ondelete="cascade"
+        "ledgersync.client",
+        required=True,
+        readonly=True,
+        index=True,
+        ondelete="cascade",
+        check_company=True,
     )
     connection_id = fields.Many2one(
         related="client_id.connection_id", store=True, index=True, readonly=True
@@ -68,7 +76,9 @@ class LedgerSyncBankAccount(models.Model):
     )
     last_synced_at = fields.Datetime(readonly=True, copy=False)
     last_sync_error = fields.Char(readonly=True, copy=False)
-    last_sync_run_id = fields.Many2one("ledgersync.sync.run", readonly=True, copy=False)
+    last_sync_run_id = fields.Many2one(
+        "ledgersync.sync.run", readonly=True, copy=False, check_company=True
+    )
     sync_lease_until = fields.Datetime(readonly=True, copy=False)
     sync_worker_pid = fields.Integer(
         readonly=True, copy=False, help="PostgreSQL backend of the worker holding the lease."
@@ -78,6 +88,22 @@ class LedgerSyncBankAccount(models.Model):
         "UNIQUE (client_id, ledgersync_id)",
         "A LedgerSync bank account is stored once per client.",
     )
+
+    def write(self, vals):
+        # Only the sync (superuser rights: the cron, or sudo) writes LedgerSync's data, the
+        # lease and the cursor; views' readonly flags do not stop RPC. The rights to write
+        # (accounting managers) exist for mapping the journal.
+        if not self.env.su:
+            forbidden = set(vals) - MAPPED_FIELDS
+            if forbidden:
+                raise AccessError(
+                    self.env._(
+                        "Only the bank journal of a LedgerSync bank account can be changed; "
+                        "%(fields)s come from LedgerSync.",
+                        fields=", ".join(sorted(forbidden)),
+                    )
+                )
+        return super().write(vals)
 
     @api.depends("mask", "institution")
     def _compute_display_mask(self):

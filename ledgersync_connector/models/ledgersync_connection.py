@@ -15,6 +15,13 @@ _logger = logging.getLogger(__name__)
 # Failures after which logging in again can only make things worse: LedgerSync locks an
 # account after repeated wrong passwords, so we wait for an administrator's new credentials.
 LOGIN_BLOCKING_CODES = {"invalid_credentials", "account_locked"}
+# A connection stopped with its secrets forgotten: new credentials are typed to go on.
+DISCONNECTED = {
+    "state": "disconnected",
+    "login_blocked": False,
+    "failure_code": False,
+    "failure_detail": False,
+}
 
 
 class LedgerSyncConnection(models.Model):
@@ -39,9 +46,14 @@ class LedgerSyncConnection(models.Model):
         tracking=True,
         default=lambda self: self._default_base_url(),
     )
-    # Fernet ciphertext only; the key lives outside the database (crypto.py).
-    password_encrypted = fields.Char(groups="base.group_system", copy=False, prefetch=False)
-    token_encrypted = fields.Char(groups="base.group_system", copy=False, prefetch=False)
+    # Fernet ciphertext only; the key lives outside the database (crypto.py). No user, not
+    # even an administrator, reads it through RPC: the code reads it with sudo.
+    password_encrypted = fields.Char(
+        groups=fields.NO_ACCESS, copy=False, prefetch=False, exportable=False
+    )
+    token_encrypted = fields.Char(
+        groups=fields.NO_ACCESS, copy=False, prefetch=False, exportable=False
+    )
     token_expires_at = fields.Datetime(groups="base.group_system", copy=False)
     has_password = fields.Boolean(string="Password Stored", compute="_compute_has_password")
     state = fields.Selection(
@@ -98,6 +110,7 @@ class LedgerSyncConnection(models.Model):
         for connection in self:
             connection.name = connection.firm_name or connection.company_id.name
 
+    @api.depends("password_encrypted")
     def _compute_has_password(self):
         for connection in self:
             connection.has_password = bool(connection.sudo().password_encrypted)
@@ -115,23 +128,9 @@ class LedgerSyncConnection(models.Model):
     @api.depends("failure_code", "failure_detail")
     def _compute_failure_text(self):
         for connection in self:
-            reason, hint = connection._describe_failure(
-                connection.failure_code, connection.failure_detail
+            connection.failure_reason, connection.failure_hint = failures.describe(
+                self.env, connection.failure_code, connection.failure_detail
             )
-            connection.failure_reason = reason
-            connection.failure_hint = hint
-
-    def _describe_failure(self, code, detail=None):
-        """Plain words for a failure code: what happened, and what the administrator can do
-        (the texts: failures.FAILURES)."""
-        if not code:
-            return False, False
-        failure = failures.failure(code)
-        reason = failures.translate(self.env, failure.reason)
-        hint = failures.translate(self.env, failure.hint) if failure.hint else False
-        if detail:
-            reason = f"{reason} ({detail})"
-        return reason, hint
 
     # ------------------------------------------------------------------ secrets
 
@@ -226,17 +225,50 @@ class LedgerSyncConnection(models.Model):
             raise UserError(_("“%(email)s” is not a valid email address.", email=email))
         if not password:
             raise UserError(_("Type the password of your LedgerSync account."))
+        return email, self._checked_base_url(base_url or self._default_base_url())
+
+    @api.model
+    def _checked_base_url(self, base_url):
+        """The normalized API base URL, or a UserError saying what is wrong with it."""
         try:
-            base_url = validate_base_url(base_url or self._default_base_url())
+            return validate_base_url(base_url)
         except errors.ConfigurationError as error:
             raise UserError(
-                _(
+                self.env._(
                     "The API base URL is not valid: %(reason)s It must start with https:// "
                     "(http:// is accepted only for localhost).",
                     reason=str(error),
                 )
             ) from error
-        return email, base_url
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        for vals in vals_list:
+            if "base_url" in vals:
+                vals["base_url"] = self._checked_base_url(vals["base_url"])
+        return super().create(vals_list)
+
+    def write(self, vals):
+        if "base_url" in vals:
+            vals = dict(vals, base_url=self._checked_base_url(vals["base_url"]))
+        if "password_encrypted" not in vals:
+            # The stored password goes only to the server and the account it was typed
+            # for: another base URL or email needs it typed again (Save Integration).
+            moved = self.filtered(
+                lambda c: any(
+                    name in vals and (vals[name] or False) != (c[name] or False)
+                    for name in ("base_url", "email")
+                )
+            )
+            for connection in moved:
+                stopped = connection.state in ("connected", "failed")
+                connection._forget_secrets(**(DISCONNECTED if stopped else {}))
+        return super().write(vals)
+
+    def _forget_secrets(self, **values):
+        """Drop the stored password and token, writing ``values`` with them."""
+        secrets = {"password_encrypted": False, "token_encrypted": False, "token_expires_at": False}
+        self.sudo().write(dict(secrets, **values))
 
     def action_connect(self, email, password, base_url=None):
         """Save the credentials (encrypted), verify them against LedgerSync, show the outcome.
@@ -306,15 +338,7 @@ class LedgerSyncConnection(models.Model):
             )
         )
         self.client_ids.action_archive()
-        self.sudo().write(
-            {
-                "active": False,
-                "state": "disconnected",
-                "password_encrypted": False,
-                "token_encrypted": False,
-                "token_expires_at": False,
-            }
-        )
+        self._forget_secrets(active=False, state="disconnected")
         # The archived row must reach the database before the new one meets the unique index.
         self.flush_recordset(["active"])
         return self.create({"company_id": self.company_id.id})
@@ -333,7 +357,7 @@ class LedgerSyncConnection(models.Model):
         if code in LOGIN_BLOCKING_CODES:
             values.update(login_blocked=True, token_encrypted=False, token_expires_at=False)
         self.sudo().write(values)
-        reason, hint = self._describe_failure(code, detail)
+        reason, hint = failures.describe(self.env, code, detail)
         self.message_post(
             body=self.env._(
                 "LedgerSync connection failed: %(reason)s %(hint)s", reason=reason, hint=hint
@@ -346,17 +370,7 @@ class LedgerSyncConnection(models.Model):
     def action_disconnect(self):
         """Forget the password and token and stop syncing; synced records stay for review."""
         for connection in self:
-            connection.sudo().write(
-                {
-                    "state": "disconnected",
-                    "password_encrypted": False,
-                    "token_encrypted": False,
-                    "token_expires_at": False,
-                    "login_blocked": False,
-                    "failure_code": False,
-                    "failure_detail": False,
-                }
-            )
+            connection._forget_secrets(**DISCONNECTED)
             connection.message_post(body=self.env._("Disconnected from LedgerSync."))
         return True
 

@@ -4,6 +4,8 @@ from odoo.tools import SQL
 
 # What an accountant may change; everything else comes from LedgerSync.
 REVIEW_FIELDS = frozenset({"partner_id", "account_id", "review_state"})
+# The review states a person sets; "exported" is the export's own (and its undo's).
+PERSON_REVIEW_STATES = frozenset({"to_review", "reviewed"})
 MATCH_TYPES = [("rule", "Rule"), ("ai", "AI"), ("semantic", "Semantic")]
 
 
@@ -24,9 +26,15 @@ class LedgerSyncTransaction(models.Model):
     _rec_name = "description"
 
     bank_account_id = fields.Many2one(
-        "ledgersync.bank.account", required=True, readonly=True, ondelete="cascade"
+        "ledgersync.bank.account",
+        required=True,
+        readonly=True,
+        ondelete="cascade",
+        check_company=True,
     )
-    client_id = fields.Many2one("ledgersync.client", required=True, readonly=True)
+    client_id = fields.Many2one(
+        "ledgersync.client", required=True, readonly=True, check_company=True
+    )
     company_id = fields.Many2one("res.company", required=True, readonly=True)
     date = fields.Date(required=True, readonly=True)
     description = fields.Char(readonly=True)
@@ -103,7 +111,30 @@ class LedgerSyncTransaction(models.Model):
                         fields=", ".join(sorted(forbidden)),
                     )
                 )
+        if not self.env.su:
+            self._check_review_write(vals)
         return super().write(vals)
+
+    def _check_review_write(self, vals):
+        """People move a transaction between "to review" and "reviewed" only; an exported
+        one is locked until an accounting administrator undoes its export."""
+        _ = self.env._
+        if "review_state" in vals and vals["review_state"] not in PERSON_REVIEW_STATES:
+            raise AccessError(
+                _(
+                    "A transaction becomes exported only through Export to Bank Statement; "
+                    "set it to review or reviewed."
+                )
+            )
+        exported = self.filtered(lambda t: t.review_state == "exported")
+        if exported and set(vals) & REVIEW_FIELDS:
+            raise UserError(
+                _(
+                    "“%(transaction)s” is exported to a bank statement and cannot be changed. "
+                    "An accounting administrator can Undo Export first.",
+                    transaction=exported[0].display_name,
+                )
+            )
 
     def action_mark_reviewed(self):
         self.filtered(lambda t: t.review_state == "to_review").review_state = "reviewed"
@@ -201,6 +232,50 @@ class LedgerSyncTransaction(models.Model):
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
+
+    def action_undo_export(self):
+        """Delete the bank statement lines of exported transactions and make them reviewed
+        again (accounting administrators), as long as nobody reconciled those lines."""
+        _ = self.env._
+        if not self.env.su and not self.env.user.has_group("account.group_account_manager"):
+            raise AccessError(
+                _("Only accounting administrators can undo the export of transactions.")
+            )
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM ledgersync_transaction WHERE id = ANY(%s) FOR NO KEY UPDATE",
+                self.ids,
+            )
+        )
+        self.invalidate_recordset(["statement_line_id", "review_state"])
+        transactions = self.filtered(lambda t: t.review_state == "exported")
+        if not transactions:
+            raise UserError(_("Select exported transactions."))
+        # Statement lines belong to bookkeepers: undone with the rights of the system, as
+        # the export created them.
+        for transaction in transactions.sudo():
+            line = transaction.statement_line_id
+            if line and transaction._statement_line_reconciled(line):
+                raise UserError(
+                    _(
+                        "The bank statement line of “%(transaction)s” is reconciled: undo "
+                        "its reconciliation in Accounting first.",
+                        transaction=transaction.display_name,
+                    )
+                )
+        lines = transactions.sudo().statement_line_id
+        transactions.sudo().write({"statement_line_id": False, "review_state": "reviewed"})
+        lines.unlink()
+        return True
+
+    def _statement_line_reconciled(self, line):
+        """Whether ``line``'s journal items were matched or changed since the export made
+        them: the bank account's line and either the suspense line or this GL account."""
+        items = line.move_id.line_ids
+        if items.matched_debit_ids or items.matched_credit_ids:
+            return True
+        _liquidity, _suspense, other = line._seek_for_lines()
+        return bool(other.account_id - self.account_id)
 
     def _statement_line_values(self):
         self.ensure_one()

@@ -24,15 +24,18 @@ class ResConfigSettings(models.TransientModel):
         store=True,
         readonly=False,
     )
-    # The typed password must survive between saving this form and the button call, but
-    # must never sit in clear text in a table: it is kept here encrypted, and it is never
-    # sent back to the browser (the field always reads empty).
+    # The typed password is never stored, not even here: the web client saves this form
+    # (one request) before it calls a button (another), so the credentials are verified
+    # and saved when the form is saved, in the request that carries the password. The field
+    # always reads empty: the password is never sent back to the browser.
     ledgersync_password = fields.Char(
         string="LedgerSync Password",
         compute="_compute_ledgersync_password",
         inverse="_inverse_ledgersync_password",
     )
-    ledgersync_password_encrypted = fields.Char(groups="base.group_system")
+    ledgersync_credentials_saved = fields.Boolean(
+        help="The typed credentials were verified and saved when this form was saved."
+    )
     ledgersync_password_set = fields.Boolean(related="ledgersync_connection_id.has_password")
     ledgersync_login_blocked = fields.Boolean(related="ledgersync_connection_id.login_blocked")
     ledgersync_state = fields.Selection(related="ledgersync_connection_id.state")
@@ -126,7 +129,9 @@ class ResConfigSettings(models.TransientModel):
                 )
             )
         connection = self.ledgersync_connection_id
-        if self._ledgersync_credentials_changed():
+        if self.ledgersync_credentials_saved:
+            pass  # verified and saved with the typed password, history included
+        elif self._ledgersync_credentials_changed():
             # New credentials typed, then the general Save: they are verified exactly as
             # Save Integration does, never stored unverified nor silently dropped.
             self._ledgersync_connect()
@@ -156,23 +161,14 @@ class ResConfigSettings(models.TransientModel):
     def _inverse_ledgersync_password(self):
         for settings in self:
             if settings.ledgersync_password:
-                box = self.env["ledgersync.connection"]._secret_box_or_raise()
-                settings.sudo().ledgersync_password_encrypted = box.encrypt(
-                    settings.ledgersync_password
-                )
-
-    def _ledgersync_typed_password(self):
-        self.ensure_one()
-        ciphertext = self.sudo().ledgersync_password_encrypted
-        if not ciphertext:
-            return False
-        return self.env["ledgersync.connection"]._secret_box_or_raise().decrypt(ciphertext)
+                settings._ledgersync_connect(settings.ledgersync_password)
+                settings.ledgersync_credentials_saved = True
+        # Read back (web_save), the field is empty again.
+        self.invalidate_recordset(["ledgersync_password"])
 
     def _ledgersync_credentials_changed(self):
         self.ensure_one()
         connection = self.ledgersync_connection_id
-        if self.sudo().ledgersync_password_encrypted:
-            return True
         if not connection:
             return bool(self.ledgersync_email)
         return (self.ledgersync_email or False) != (connection.email or False) or (
@@ -181,24 +177,44 @@ class ResConfigSettings(models.TransientModel):
 
     def action_ledgersync_save_integration(self):
         self.ensure_one()
-        self._ledgersync_connect()
+        if not self.ledgersync_credentials_saved:
+            self._ledgersync_connect()
         return self._ledgersync_reload()
 
-    def _ledgersync_connect(self):
+    def _ledgersync_connect(self, password=False):
+        """Verify and save the credentials: with the typed ``password``, or else the stored
+        one, which goes only to the server and the account it was typed for."""
+        self.ensure_one()
         if self.ledgersync_history_days < 0:
             raise UserError(self.env._("The LedgerSync history must be 0 days or more."))
         connection = self.env["ledgersync.connection"]._for_company(self.company_id)
-        password = self._ledgersync_typed_password()
         if not password and connection.has_password and not connection.login_blocked:
+            if self._ledgersync_target_changed(connection):
+                raise UserError(
+                    self.env._(
+                        "Type the LedgerSync password again: the email or the API base URL "
+                        "changed, and the stored password is sent only to the server and the "
+                        "account it was saved for."
+                    )
+                )
             # Verify again with the stored password; never after LedgerSync refused it.
             password = connection._decrypted("password_encrypted")
-        # Drop the typed password from this transient row whatever happens next.
-        self.sudo().ledgersync_password_encrypted = False
         connection = connection.action_connect(
             self.ledgersync_email, password, self.ledgersync_base_url
         )
         self._ledgersync_apply_history(connection)
+        self.invalidate_recordset(["ledgersync_connection_id"])
         return connection
+
+    def _ledgersync_target_changed(self, connection):
+        """Whether the form's email or base URL differs from the stored credentials'."""
+        email = (self.ledgersync_email or "").strip().lower()
+        if email != (connection.email or "").strip().lower():
+            return True
+        default_url = connection._default_base_url()
+        return connection._checked_base_url(
+            self.ledgersync_base_url or default_url
+        ) != connection._checked_base_url(connection.base_url or default_url)
 
     def action_ledgersync_disconnect(self):
         self.ensure_one()

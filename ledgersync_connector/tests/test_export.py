@@ -37,6 +37,13 @@ class TestExportToBankStatement(SandboxMixin, AccountTestInvoicingCommon):
             company_id=cls.env.company.id,
             company_ids=[cls.env.company.id],
         )
+        cls.accounting_admin = new_test_user(
+            cls.env,
+            login="ledgersync_accounting_manager",
+            groups="account.group_account_manager",
+            company_id=cls.env.company.id,
+            company_ids=[cls.env.company.id],
+        )
 
     def setUp(self):
         super().setUp()
@@ -107,3 +114,78 @@ class TestExportToBankStatement(SandboxMixin, AccountTestInvoicingCommon):
         with self.assertRaises(AccessError):
             self.posted.with_user(self.invoicing_user).action_export_to_statement()
         self.assertFalse(self.posted.statement_line_id)
+
+    def test_accountants_move_only_between_to_review_and_reviewed(self):
+        transaction = self.posted[0]
+        for user in (self.invoicing_user, self.bookkeeper):
+            with self.subTest(user=user.login):
+                with self.assertRaisesRegex(AccessError, "Export to Bank Statement"):
+                    transaction.with_user(user).write({"review_state": "exported"})
+                self.assertEqual(transaction.review_state, "reviewed")
+                self.assertFalse(transaction.statement_line_id)
+                transaction.with_user(user).write({"review_state": "to_review"})
+                transaction.with_user(user).write({"review_state": "reviewed"})
+
+    def test_exported_transactions_are_locked(self):
+        self.posted.with_user(self.bookkeeper).action_export_to_statement()
+        transaction = self.posted[0]
+        other_vendor = self.env["res.partner"].create({"name": "Someone Else"})
+        other_account = self.company_data["default_account_revenue"]
+        for user in (self.invoicing_user, self.bookkeeper, self.accounting_admin):
+            for values in (
+                {"partner_id": other_vendor.id},
+                {"account_id": other_account.id},
+                {"review_state": "to_review"},
+                {"review_state": "reviewed"},
+            ):
+                with self.subTest(user=user.login, values=values):
+                    with self.assertRaisesRegex(UserError, "Undo Export"):
+                        transaction.with_user(user).write(values)
+        transaction.with_user(self.bookkeeper).action_mark_to_review()
+        self.assertEqual(
+            (transaction.partner_id, transaction.account_id, transaction.review_state),
+            (self.vendor, self.expense_account, "exported"),
+        )
+
+    def test_accounting_administrators_undo_an_export(self):
+        self.posted.with_user(self.bookkeeper).action_export_to_statement()
+        lines = self.posted.statement_line_id
+        self.assertEqual(len(lines), 3)
+        for user in (self.invoicing_user, self.bookkeeper):
+            with self.subTest(user=user.login), self.assertRaises(AccessError):
+                self.posted.with_user(user).action_undo_export()
+        self.assertEqual(set(self.posted.mapped("review_state")), {"exported"})
+        self.posted.with_user(self.accounting_admin).action_undo_export()
+        self.assertFalse(lines.exists())
+        self.assertFalse(self.posted.statement_line_id)
+        self.assertEqual(set(self.posted.mapped("review_state")), {"reviewed"})
+        # Unlocked again: the review can change, and the export can be done again.
+        self.posted[0].with_user(self.bookkeeper).write({"partner_id": False})
+        self.posted.with_user(self.bookkeeper).action_export_to_statement()
+        self.assertEqual(len(self.posted.statement_line_id), 3)
+
+    def test_undo_export_refuses_a_reconciled_statement_line(self):
+        payable = self.company_data["default_account_payable"]
+        transaction = self.posted.filtered(lambda t: t.amount < 0)[:1]
+        self.assertTrue(transaction, "the sandbox has money going out")
+        transaction.write({"review_state": "to_review"})
+        transaction.write({"account_id": payable.id, "review_state": "reviewed"})
+        transaction.with_user(self.bookkeeper).action_export_to_statement()
+        line = transaction.statement_line_id
+        bill = self.init_invoice(
+            "in_invoice", partner=self.vendor, amounts=[abs(transaction.amount)], post=True
+        )
+        (line.move_id.line_ids | bill.line_ids).filtered(
+            lambda move_line: move_line.account_id == payable
+        ).reconcile()
+        with self.assertRaisesRegex(UserError, "reconciled"):
+            transaction.with_user(self.accounting_admin).action_undo_export()
+        self.assertEqual(transaction.statement_line_id, line)
+        self.assertEqual(transaction.review_state, "exported")
+        # A statement line deleted in Odoo leaves an export to undo without any line.
+        other = self.posted - transaction
+        other.with_user(self.bookkeeper).action_export_to_statement()
+        other.statement_line_id.unlink()
+        self.assertEqual(set(other.mapped("review_state")), {"exported"})
+        other.with_user(self.accounting_admin).action_undo_export()
+        self.assertEqual(set(other.mapped("review_state")), {"reviewed"})

@@ -167,10 +167,15 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
         self.assertIn("'ai'", match.get("decoration-warning"))
         self.assertIn("'semantic'", match.get("decoration-warning"))
         self.assertEqual(match.get("decoration-danger"), "match_status == 'unmatched'")
-        # The administrator (accounting administrator) also gets the export button.
+        # The administrator (accounting administrator) also gets the export buttons.
         self.assertEqual(
             arch.xpath("/list/header/button/@name"),
-            ["action_mark_reviewed", "action_mark_to_review", "action_export_to_statement"],
+            [
+                "action_mark_reviewed",
+                "action_mark_to_review",
+                "action_export_to_statement",
+                "action_undo_export",
+            ],
         )
 
     def test_transaction_list_fits_a_laptop_screen(self):
