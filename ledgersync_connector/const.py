@@ -3,14 +3,25 @@
 # -- LedgerSync API client (ledgersync_connector/api) ----------------------------------
 
 DEFAULT_BASE_URL = "https://api.ledgersync.com"
-# Plain http is accepted only for these hosts (the sandbox and local tests).
-LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# Hosts that the base URL may name although they are not public, and over plain http:
+# the default of the Odoo option ``ledgersync_allowed_hosts`` (the sandbox, local tests).
+# Any other host must be a public name or address, over https.
+DEFAULT_ALLOWED_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 USER_AGENT = "odoo-ledgersync-connector"
 
 # Seconds. One float per request: Odoo's test harness compares `timeout < 10`.
 REQUEST_TIMEOUT = 10.0
-# Wall-clock bound of LedgerSyncApiClient.verify() (login + first page of clients).
+# Each HTTP exchange (connect, request, headers, body) ends within REQUEST_TIMEOUT seconds
+# on the monotonic clock, however slowly the server trickles its answer (name resolution
+# excepted). Wall-clock bound of LedgerSyncApiClient.verify() (login + first page of
+# clients), all exchanges together.
 VERIFY_DEADLINE = 8.0
+
+# Largest answer read, in bytes (after decompression). A page of 500 transactions is about
+# 155 KB; a larger answer, or a Content-Length announcing one, is a protocol error.
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+# Bytes read from the network at a time (the deadline is checked between two reads).
+RESPONSE_CHUNK_BYTES = 64 * 1024
 
 # Retries of GET requests answered 429/502/503/504 or failing to connect.
 MAX_RETRIES = 3
@@ -26,9 +37,21 @@ TRANSACTION_PAGE_SIZE = 500
 MAX_PAGE_SIZE = 500
 # One transactions query spans at most this many days, both ends included.
 MAX_WINDOW_DAYS = 366
+# A query (one listing, or one date window of transactions) that has not ended after this
+# many pages is a protocol error: 2,000 pages hold 1,000,000 transactions of one bank
+# account at 500 a page, or 200,000 clients at 100 a page.
+MAX_PAGES_PER_QUERY = 2000
+
+# Amounts and balances: at most this many digits before and after the decimal point
+# (the largest plausible bank amount, and finer than any currency); beyond, the record is
+# a protocol error (Decimal arithmetic on "1e999999999" would overflow).
+AMOUNT_MAX_INTEGER_DIGITS = 15
+AMOUNT_MAX_DECIMALS = 6
 
 # A token this close to its expiry (seconds) is replaced before it is used.
 TOKEN_EXPIRY_MARGIN = 60
+# A login's expires_in is clamped to 0..this many seconds (one day).
+TOKEN_LIFETIME_MAX_SECONDS = 86400
 # Messages from LedgerSync are cut to this many characters before they reach an error.
 SERVER_MESSAGE_MAX_CHARS = 200
 
@@ -48,5 +71,10 @@ RUN_STALE_SECONDS = 900
 CRON_SLICE_SECONDS = 45
 # A worker stops taking bank accounts when less time than this is left in its slice.
 CRON_MIN_SECONDS_LEFT = 0
+# A bank account taken is finished even past the end of the slice, but its page loop stops
+# between two pages once the slice is overrun by this many seconds (45 + 40 = 85 s into the
+# call: room under Odoo's default 120 s limit for one more request and the commit); the
+# account then gets the error "out_of_time" and the next run goes on from where it is.
+CRON_PAGE_LOOP_OVERRUN_SECONDS = 40
 # After this many bank accounts in a row fail with a server error, the run stops.
 MAX_CONSECUTIVE_SERVER_ERRORS = 5

@@ -92,6 +92,25 @@ FAILURES = {
             "a web page or a proxy."
         ),
     ),
+    "invalid_base_url": Failure(
+        _lt("The API base URL is not allowed on this Odoo server."),
+        _lt(
+            "Use LedgerSync's https address, or have the Odoo administrator list the host in "
+            "the ledgersync_allowed_hosts option (see the README), then press Save "
+            "Integration again."
+        ),
+    ),
+    # A sync error of one bank account: a page loop stopped because the time ran out.
+    "out_of_time": Failure(
+        _lt(
+            "The sync of this bank account ran out of time: what was loaded is kept, and "
+            "the next sync goes on from there."
+        ),
+        _lt(
+            "Nothing to do if the next sync completes it; if this comes back for the same "
+            "bank account, check that the API base URL points to LedgerSync itself."
+        ),
+    ),
     # Also the words for any code this table does not know (see ``failure``).
     "bad_request": Failure(
         _lt("LedgerSync refused the request."),

@@ -8,7 +8,7 @@ A client holds one requests Session and is meant for one thread at a time.
 import logging
 import time
 from datetime import datetime, timedelta, timezone
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit
 
 import requests
 from urllib3.exceptions import HTTPError as Urllib3Error
@@ -16,12 +16,17 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from .. import const
 from ..dates import date_windows, iso_utc
 from . import errors
+from .body import read_body
+from .deadline import ExchangeWatch
 from .parsing import read_page
 from .records import Account, BankAccount, Client, Page, Transaction
 from .responses import json_or_error
 from .retry import RetryControl
 from .scrubbing import Scrubber
-from .transport import BearerAuth, build_session, transport_error
+from .transport import BearerAuth, build_session, timeout_error, transport_error
+from .urls import validate_base_url
+
+__all__ = ["LedgerSyncApiClient", "validate_base_url"]
 
 _logger = logging.getLogger(__name__)
 
@@ -29,41 +34,6 @@ LOGIN_PATH = "/v1/auth/login"
 CLIENTS_PATH = "/v1/clients"
 BANK_ACCOUNTS_PATH = "/v1/clients/{}/bank-accounts"
 TRANSACTIONS_PATH = "/v1/bank-accounts/{}/transactions"
-
-
-def validate_base_url(url):
-    """The normalized API base URL, or ConfigurationError.
-
-    https is required, except for localhost / 127.0.0.1 / ::1 (the sandbox).
-    """
-    if not isinstance(url, str) or not url.strip():
-        raise errors.ConfigurationError("The LedgerSync API base URL is empty.")
-    url = url.strip()
-    if any(char.isspace() or ord(char) < 32 for char in url):
-        raise errors.ConfigurationError("The LedgerSync API base URL contains spaces.")
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname
-        port = parts.port  # raises ValueError on a port that is not a number
-    except ValueError:
-        port = 0
-    if port == 0:
-        raise errors.ConfigurationError("The LedgerSync API base URL is malformed.")
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https"):
-        raise errors.ConfigurationError("The LedgerSync API base URL must start with https://.")
-    if not host:
-        raise errors.ConfigurationError("The LedgerSync API base URL has no host name.")
-    if parts.username is not None or parts.password is not None:
-        # Credentials in a URL end up in logs; LedgerSync's go in the request body.
-        raise errors.ConfigurationError("The LedgerSync API base URL must not contain a password.")
-    if parts.query or parts.fragment:
-        raise errors.ConfigurationError("The LedgerSync API base URL must not have a query.")
-    if scheme == "http" and host not in const.LOCAL_HOSTS:
-        raise errors.ConfigurationError(
-            "The LedgerSync API base URL must use https:// (plain http only for localhost)."
-        )
-    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
 def _check_limit(limit):
@@ -81,7 +51,11 @@ class LedgerSyncApiClient:
 
     Network and HTTP failures surface as ``errors.LedgerSyncError`` subclasses. ``token``
     and ``token_expires_at`` (aware UTC datetime) may be set from a stored session so a
-    new client need not sign in again.
+    new client need not sign in again. ``allowed_hosts``: the hosts the base URL may name
+    although they are not public (see urls.py; None: ``const.DEFAULT_ALLOWED_HOSTS``).
+
+    Every HTTP exchange ends within ``timeout`` seconds (deadline.py) and reads at most
+    ``const.MAX_RESPONSE_BYTES`` (body.py), whatever the server does.
     """
 
     def __init__(
@@ -95,8 +69,9 @@ class LedgerSyncApiClient:
         retry_after_cap=const.RETRY_AFTER_CAP,
         backoff_factor=const.BACKOFF_FACTOR,
         page_size=const.CLIENT_PAGE_SIZE,
+        allowed_hosts=None,
     ):
-        self.base_url = validate_base_url(base_url)
+        self.base_url = validate_base_url(base_url, allowed_hosts)
         self.email = email
         self._password = password
         self._scrubber = Scrubber(password)
@@ -156,30 +131,39 @@ class LedgerSyncApiClient:
     def verify(self, deadline=const.VERIFY_DEADLINE):
         """Sign in and fetch the first page of clients within ``deadline`` seconds.
 
-        Returns (Account, Page of Client). One attempt per request, each request's
-        timeout being the time left: the whole call ends in about ``deadline`` seconds
-        even against a server that accepts connections and never answers.
+        Returns (Account, Page of Client). One attempt per request, and one deadline on
+        the monotonic clock for both: the whole call ends in about ``deadline`` seconds
+        even against a server that never answers or trickles its answer (name resolution
+        excepted).
         """
         stop_at = time.monotonic() + deadline
         self._retry_control.enabled = False
         try:
             with self._scrubber.scrubbing():
-                account = self._login(self._time_left(stop_at))
+                account = self._login(self._time_left(stop_at), stop_at=stop_at)
                 params = {"limit": self.page_size}
                 timeout = self._time_left(stop_at)
-                response = self._send("GET", CLIENTS_PATH, params=params, timeout=timeout)
                 what = f"GET {CLIENTS_PATH}"
+                response = self._send(
+                    "GET", CLIENTS_PATH, what, params=params, timeout=timeout, stop_at=stop_at
+                )
                 page = self._parse_page(self._json_or_error(response, what), what, Client.from_api)
         finally:
             self._retry_control.enabled = True
         return account, page
 
-    def iter_client_pages(self, limit=None):
+    # Every listing is a lazy iterator of pages. ``time_left`` (a callable returning the
+    # seconds its caller has left) is asked before each page but the first: once it
+    # returns 0 or less, the listing stops between two pages with ``errors.OutOfTime``.
+    # A listing that repeats a cursor, or goes on past ``const.MAX_PAGES_PER_QUERY``
+    # pages, ends in ``errors.ProtocolError``.
+
+    def iter_client_pages(self, limit=None, *, time_left=None):
         """Pages of the firm's clients."""
         params = {"limit": _check_limit(self.page_size if limit is None else limit)}
-        return self._iter_pages(CLIENTS_PATH, params, Client.from_api)
+        return self._iter_pages(CLIENTS_PATH, params, Client.from_api, _Clock(time_left))
 
-    def iter_bank_account_pages(self, client_id, limit=None):
+    def iter_bank_account_pages(self, client_id, limit=None, *, time_left=None):
         """Pages of one client's bank accounts."""
         path = BANK_ACCOUNTS_PATH.format(quote(str(client_id), safe=""))
         params = {"limit": _check_limit(self.page_size if limit is None else limit)}
@@ -187,7 +171,7 @@ class LedgerSyncApiClient:
         def parse(item, label):
             return BankAccount.from_api(item, label, client_id=client_id)
 
-        return self._iter_pages(path, params, parse)
+        return self._iter_pages(path, params, parse, _Clock(time_left))
 
     def iter_transaction_pages(
         self,
@@ -197,6 +181,7 @@ class LedgerSyncApiClient:
         end_date=None,
         updated_since=None,
         limit=const.TRANSACTION_PAGE_SIZE,
+        time_left=None,
     ):
         """Pages of one bank account's transactions.
 
@@ -213,6 +198,8 @@ class LedgerSyncApiClient:
         def parse(item, label):
             return Transaction.from_api(item, label, bank_account_id=account_id)
 
+        clock = _Clock(time_left)  # one for all the windows: the first page of all is free
+
         def pages():
             for window_start, window_end in windows:
                 query = dict(params)
@@ -220,16 +207,17 @@ class LedgerSyncApiClient:
                     query["start_date"] = window_start.isoformat()
                 if window_end:
                     query["end_date"] = window_end.isoformat()
-                yield from self._iter_pages(path, query, parse)
+                yield from self._iter_pages(path, query, parse, clock)
 
         return pages()
 
     # -- pages --------------------------------------------------------------------------
 
-    def _iter_pages(self, path, params, parse_item):
+    def _iter_pages(self, path, params, parse_item, clock):
         what = f"GET {path}"
         cursor, seen = None, set()
-        while True:
+        for _number in range(const.MAX_PAGES_PER_QUERY):
+            clock.before_page(what)
             query = dict(params, cursor=cursor) if cursor else params
             with self._scrubber.scrubbing():
                 page = self._parse_page(self._get_json(path, query, what), what, parse_item)
@@ -241,6 +229,10 @@ class LedgerSyncApiClient:
                 # A server handing back a cursor it already gave would make us loop forever.
                 raise errors.ProtocolError(f"LedgerSync repeated a page cursor for {what}.")
             seen.add(cursor)
+        raise errors.ProtocolError(
+            f"LedgerSync's answer to {what} went on for more than "
+            f"{const.MAX_PAGES_PER_QUERY} pages: stopped."
+        )
 
     @staticmethod
     def _parse_page(payload, what, parse_item):
@@ -253,14 +245,17 @@ class LedgerSyncApiClient:
 
     # -- requests -----------------------------------------------------------------------
 
-    def _login(self, timeout):
+    def _login(self, timeout, stop_at=None):
         if not self.email or not self._password:
             raise errors.InvalidCredentials("No LedgerSync email or password is set.")
         self.token, self.token_expires_at = None, None
         self._counters["logins"] += 1
         body = {"email": self.email, "password": self._password}
-        response = self._send("POST", LOGIN_PATH, json=body, timeout=timeout, authorize=False)
-        account = Account.from_api(self._json_or_error(response, "the login", login=True))
+        what = "the login"
+        response = self._send(
+            "POST", LOGIN_PATH, what, json=body, timeout=timeout, stop_at=stop_at, authorize=False
+        )
+        account = Account.from_api(self._json_or_error(response, what, login=True))
         self._check_standing(account)
         self.token = account.access_token
         if account.expires_in is not None:
@@ -283,13 +278,13 @@ class LedgerSyncApiClient:
         """GET a data endpoint, signing in first if needed and again once after a 401."""
         if not self._token_usable():
             self._login(self.timeout)
-        response = self._send("GET", path, params=params, timeout=self.timeout)
+        response = self._send("GET", path, what, params=params, timeout=self.timeout)
         if response.status_code == 401:
             # The token expired or was revoked: sign in again once and repeat once. A bad
             # password ends in InvalidCredentials there, so this can never loop on login.
             self.token = None
             self._login(self.timeout)
-            response = self._send("GET", path, params=params, timeout=self.timeout)
+            response = self._send("GET", path, what, params=params, timeout=self.timeout)
         return self._json_or_error(response, what)
 
     def _token_usable(self):
@@ -303,26 +298,42 @@ class LedgerSyncApiClient:
         margin = timedelta(seconds=const.TOKEN_EXPIRY_MARGIN)
         return datetime.now(timezone.utc) < expires_at - margin
 
-    def _send(self, method, path, *, timeout, params=None, json=None, authorize=True):
-        """The one place a request leaves; transport failures become Unreachable."""
+    def _send(
+        self, method, path, what, *, timeout, stop_at=None, params=None, json=None, authorize=True
+    ):
+        """The one place a request leaves, its answer read in full (within the size cap)
+        before it returns. Each attempt ends within ``timeout`` seconds, and all by
+        ``stop_at`` (monotonic) when given; transport failures become Unreachable."""
         self._counters["api_calls"] += 1
         started = time.monotonic()
-        try:
-            response = self._session.request(
-                method,
-                self.base_url + path,
-                params=params,
-                json=json,
-                auth=BearerAuth(self._token if authorize else None),
-                timeout=float(timeout),
-                allow_redirects=False,  # never replay credentials to another address
-            )
-        except (requests.RequestException, Urllib3Error) as exc:
-            elapsed = time.monotonic() - started
-            _logger.debug(
-                "LedgerSync %s %s failed after %.3fs: %s", method, path, elapsed, type(exc).__name__
-            )
-            raise transport_error(exc, urlsplit(self.base_url).netloc) from exc
+        host = urlsplit(self.base_url).netloc
+        with ExchangeWatch(timeout, stop_at) as watch:
+            try:
+                response = self._session.request(
+                    method,
+                    self.base_url + path,
+                    params=params,
+                    json=json,
+                    auth=BearerAuth(self._token if authorize else None),
+                    timeout=float(timeout),
+                    allow_redirects=False,  # never replay credentials to another address
+                    stream=True,  # read by read_body(), within the size cap
+                )
+                read_body(response, what)
+            except (requests.RequestException, Urllib3Error, OSError) as exc:
+                elapsed = time.monotonic() - started
+                _logger.debug(
+                    "LedgerSync %s %s failed after %.3fs: %s",
+                    method,
+                    path,
+                    elapsed,
+                    type(exc).__name__,
+                )
+                if watch.expired:
+                    raise timeout_error(host) from exc
+                raise transport_error(exc, host) from exc
+            if watch.expired:  # the deadline cut a body that had no length: it is not whole
+                raise timeout_error(host)
         elapsed = time.monotonic() - started
         _logger.debug(
             "LedgerSync %s %s -> %s in %.3fs", method, path, response.status_code, elapsed
@@ -341,3 +352,18 @@ class LedgerSyncApiClient:
     def _json_or_error(self, response, what, login=False):
         """The decoded JSON of a 2xx answer; any other answer raises its typed error."""
         return json_or_error(response, what, login=login, server_text=self._scrubber.server_text)
+
+
+class _Clock:
+    """The ``time_left`` of one listing: every page but the first asks it first."""
+
+    def __init__(self, time_left):
+        self._time_left = time_left
+        self._first = True
+
+    def before_page(self, what):
+        if self._first or self._time_left is None:
+            self._first = False
+            return
+        if self._time_left() <= 0:
+            raise errors.OutOfTime(f"{errors.OutOfTime.default_message} ({what})")

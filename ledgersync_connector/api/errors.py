@@ -115,6 +115,13 @@ class RequestRejected(LedgerSyncError):
     default_message = _reason(code)
 
 
+class OutOfTime(LedgerSyncError):
+    """The caller's time ran out between two pages of a listing (see ``time_left``)."""
+
+    code = "out_of_time"
+    default_message = _reason(code)
+
+
 class ConfigurationError(LedgerSyncError):
     code = "invalid_base_url"
     default_message = "The LedgerSync API base URL is not valid."

@@ -10,6 +10,7 @@ import re
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
 
+from .. import const
 from .errors import ProtocolError
 
 _MISSING = object()
@@ -34,7 +35,8 @@ def decode_json(content, what, content_type=None):
     try:
         return json.loads(content, parse_float=Decimal, parse_constant=_reject_constant)
     except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
-        kind = (content_type or "unknown type").split(";")[0].strip()[:60]
+        kind = (content_type or "unknown type").split(";")[0].strip()
+        kind = kind if len(kind) <= 60 else kind[:57] + "..."  # "...": see scrubbing.py
         raise ProtocolError(
             f"LedgerSync's answer to {what} is not valid JSON ({kind}, {len(content)} bytes): "
             "truncated, or the base URL does not point to the LedgerSync API."
@@ -97,7 +99,8 @@ def read_int(obj, key, label, required=False):
 
 
 def read_decimal(obj, key, label, required=False):
-    """A money amount: a decimal string ("-42.10"), an integer, or an exact JSON number."""
+    """A money amount: a decimal string ("-42.10"), an integer, or an exact JSON number,
+    finite and within ``const.AMOUNT_MAX_INTEGER_DIGITS`` / ``AMOUNT_MAX_DECIMALS``."""
     value = _get(obj, key, label, required)
     if value is None:
         return None
@@ -108,8 +111,30 @@ def read_decimal(obj, key, label, required=False):
         except (InvalidOperation, ValueError):
             amount = None
         if amount is not None and amount.is_finite():
-            return amount
+            if _within_bounds(amount):
+                return amount
+            raise ProtocolError(
+                f"{label} has an amount '{key}' out of bounds (at most "
+                f"{const.AMOUNT_MAX_INTEGER_DIGITS} digits before the decimal point and "
+                f"{const.AMOUNT_MAX_DECIMALS} after): {short_repr(value)}."
+            )
     raise ProtocolError(f"{label} has an invalid amount '{key}': {short_repr(value)}.")
+
+
+def _within_bounds(amount):
+    """Does a finite Decimal fit the digits an amount may have? Integer arithmetic on its
+    digits and exponent only: no Decimal context, so "1e999999999" cannot overflow here."""
+    if amount.is_zero():  # "0E+999999999" is just zero
+        return True
+    _sign, digits, exponent = amount.as_tuple()
+    significant = len(digits)
+    while digits[significant - 1] == 0:  # trailing zeros are no decimals
+        significant -= 1
+    decimals = -(exponent + len(digits) - significant)
+    integer_digits = amount.adjusted() + 1
+    return (
+        integer_digits <= const.AMOUNT_MAX_INTEGER_DIGITS and decimals <= const.AMOUNT_MAX_DECIMALS
+    )
 
 
 def read_date(obj, key, label, required=False):
@@ -151,11 +176,11 @@ def parse_timestamp(text):
         text = text[:-1] + "+00:00"
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):  # OverflowError: year 9999 + an offset west of UTC
         return None
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def read_page(payload, what):

@@ -10,6 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Generic, TypeVar
 
+from .. import const
 from . import parsing as p
 from .errors import ProtocolError
 
@@ -44,12 +45,17 @@ class Account:
             raise ProtocolError("The login answer has an empty 'access_token'.")
         account = p.require_object(payload.get("account"), "The login answer's 'account'")
         label = "The login answer's account"
+        expires_in = p.read_int(payload, "expires_in", "The login answer")
+        if expires_in is not None:
+            # Whatever LedgerSync says, a token is reused for at most a day (and 10**12
+            # seconds would overflow the date arithmetic).
+            expires_in = min(max(expires_in, 0), const.TOKEN_LIFETIME_MAX_SECONDS)
         return cls(
             firm_name=p.read_str(account, "firm_name", label, required=True),
             subscription_status=p.read_str(account, "subscription_status", label, required=True),
             account_status=p.read_str(account, "account_status", label, required=True),
             access_token=token,
-            expires_in=p.read_int(payload, "expires_in", "The login answer"),
+            expires_in=expires_in,
         )
 
 

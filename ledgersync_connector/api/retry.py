@@ -53,13 +53,21 @@ class LedgerSyncRetry(Retry):
             return Retry(total=0, read=False).increment(method, url, *args, **kwargs)
         retry = super().increment(method, url, *args, **kwargs)
         self.control.count_retry()  # reached only when another attempt will be made
+        response = kwargs.get("response", args[0] if args else None)
+        if response is not None:
+            # urllib3 reads ("drains") the body of an answer it retries, however large:
+            # dropping the connection instead leaves nothing to read (the next attempt
+            # opens a new one).
+            response.close()
         return retry
 
     def get_retry_after(self, response):
         try:
             seconds = super().get_retry_after(response)
-        except InvalidHeader:
-            return None  # unreadable Retry-After: fall back to the exponential backoff
+        except (InvalidHeader, ValueError, OverflowError):
+            # Unreadable or absurd Retry-After ("9" * 5000, year 99999): fall back to the
+            # exponential backoff.
+            return None
         return None if seconds is None else min(seconds, self.control.cap)
 
     def get_backoff_time(self):

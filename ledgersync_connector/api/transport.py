@@ -1,16 +1,19 @@
-"""The requests Session of the API client: authorization, retries, transport failures."""
+"""The requests Session of the API client: authorization, retries, deadlines, failures."""
 
 import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     NewConnectionError,
     ReadTimeoutError,
 )
+from urllib3.poolmanager import PoolManager, ProxyManager
 
 from .. import const
 from . import errors
+from .deadline import current_watch
 from .retry import build_retry
 
 
@@ -29,17 +32,63 @@ class BearerAuth(AuthBase):
         return "<BearerAuth ***>"
 
 
+class _WatchedPool:
+    """Reports each connection it hands out (one per attempt) to the request's deadline
+    watch (deadline.py), which shuts it down when the attempt outlives its time."""
+
+    def _get_conn(self, timeout=None):
+        connection = super()._get_conn(timeout=timeout)
+        watch = current_watch()
+        if watch is not None:
+            watch.attach(connection)
+        return connection
+
+
+class WatchedHTTPConnectionPool(_WatchedPool, HTTPConnectionPool):
+    pass
+
+
+class WatchedHTTPSConnectionPool(_WatchedPool, HTTPSConnectionPool):
+    pass
+
+
+POOL_CLASSES = {"http": WatchedHTTPConnectionPool, "https": WatchedHTTPSConnectionPool}
+
+
+class LedgerSyncAdapter(HTTPAdapter):
+    """urllib3's pools, watched (direct connections and http(s) proxies; a SOCKS proxy
+    keeps its own pools, and only the per-read timeouts)."""
+
+    def init_poolmanager(self, *args, **kwargs):
+        result = super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = POOL_CLASSES
+        return result
+
+    def proxy_manager_for(self, proxy, **proxy_kwargs):
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if type(manager) in (PoolManager, ProxyManager):
+            manager.pool_classes_by_scheme = POOL_CLASSES
+        return manager
+
+
 def build_session(*, max_retries, backoff_factor, retry_control):
     """A Session sending JSON requests, with the retry policy mounted for http(s)."""
     session = requests.Session()
-    session.headers.update({"Accept": "application/json", "User-Agent": const.USER_AGENT})
+    session.headers.update(
+        {
+            "Accept": "application/json",
+            # Decoded by body.py within the size cap; no other encoding is asked for.
+            "Accept-Encoding": "gzip, deflate",
+            "User-Agent": const.USER_AGENT,
+        }
+    )
     retry = build_retry(
         max_retries=max_retries,
         statuses=const.RETRY_STATUSES,
         backoff_factor=backoff_factor,
         control=retry_control,
     )
-    adapter = HTTPAdapter(max_retries=retry)
+    adapter = LedgerSyncAdapter(max_retries=retry)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     return session
@@ -47,7 +96,7 @@ def build_session(*, max_retries, backoff_factor, retry_control):
 
 def is_timeout(exc):
     """Did a request fail because LedgerSync did not answer in time (vs. not reachable)?"""
-    if isinstance(exc, requests.Timeout):
+    if isinstance(exc, (requests.Timeout, ReadTimeoutError)):
         return True
     cause = exc.args[0] if exc.args else None
     cause = getattr(cause, "reason", cause)  # urllib3's MaxRetryError wraps the last error
@@ -59,9 +108,13 @@ def is_timeout(exc):
 def transport_error(exc, host):
     """The Unreachable error for a request to ``host`` that got no answer."""
     if is_timeout(exc):
-        return errors.Unreachable.timeout(f"LedgerSync at {host} did not answer in time.")
+        return timeout_error(host)
     if isinstance(exc, requests.exceptions.SSLError):
         return errors.Unreachable(
             f"The secure connection to LedgerSync at {host} failed (certificate or TLS)."
         )
     return errors.Unreachable(f"LedgerSync at {host} could not be reached ({type(exc).__name__}).")
+
+
+def timeout_error(host):
+    return errors.Unreachable.timeout(f"LedgerSync at {host} did not answer in time.")

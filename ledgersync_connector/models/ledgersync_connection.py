@@ -6,7 +6,7 @@ from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 
 from .. import const, failures
-from ..api import LedgerSyncApiClient, errors, validate_base_url
+from ..api import LedgerSyncApiClient, errors, parse_allowed_hosts, validate_base_url
 from ..crypto import SecretBox, SecretKeyError, resolve_key_material
 from ..dates import naive_utc
 
@@ -105,6 +105,11 @@ class LedgerSyncConnection(models.Model):
     def _default_base_url(self):
         return tools.config.get("ledgersync_base_url") or const.DEFAULT_BASE_URL
 
+    @api.model
+    def _allowed_hosts(self):
+        """Hosts the base URL may name although not public (option ledgersync_allowed_hosts)."""
+        return parse_allowed_hosts(tools.config.get("ledgersync_allowed_hosts"))
+
     @api.depends("firm_name", "company_id.name")
     def _compute_name(self):
         for connection in self:
@@ -187,7 +192,7 @@ class LedgerSyncConnection(models.Model):
             self.base_url,
             self.email,
             self._decrypted("password_encrypted"),
-            timeout=const.REQUEST_TIMEOUT,
+            allowed_hosts=self._allowed_hosts(),  # timeout: const.REQUEST_TIMEOUT
         )
         sudo_self = self.sudo()
         token_valid = sudo_self.token_expires_at and sudo_self.token_expires_at > (
@@ -231,12 +236,12 @@ class LedgerSyncConnection(models.Model):
     def _checked_base_url(self, base_url):
         """The normalized API base URL, or a UserError saying what is wrong with it."""
         try:
-            return validate_base_url(base_url)
+            return validate_base_url(base_url, self._allowed_hosts())
         except errors.ConfigurationError as error:
             raise UserError(
                 self.env._(
-                    "The API base URL is not valid: %(reason)s It must start with https:// "
-                    "(http:// is accepted only for localhost).",
+                    "The API base URL is not valid: %(reason)s It must start with https:// and "
+                    "name a public host, unless the host is allowed by ledgersync_allowed_hosts.",
                     reason=str(error),
                 )
             ) from error
@@ -280,7 +285,7 @@ class LedgerSyncConnection(models.Model):
         self.ensure_one()
         email, base_url = self._validate_credentials(email, password, base_url)
         box = self._secret_box_or_raise()
-        client = LedgerSyncApiClient(base_url, email, password, timeout=const.REQUEST_TIMEOUT)
+        client = LedgerSyncApiClient(base_url, email, password, allowed_hosts=self._allowed_hosts())
         credentials = {
             "email": email,
             "base_url": base_url,

@@ -271,6 +271,10 @@ class LedgerSyncSyncRun(models.Model):
                 "failed", "key_error", self.env._("The stored credentials cannot be decrypted.")
             )
             return run, False
+        except errors.ConfigurationError as error:  # a base URL the server no longer allows
+            connection._record_failure(error.code)
+            run._finish("failed", error.code, str(error))
+            return run, False
         engine = SyncEngine(run, run._new_worker(), api_client, commit)
         try:
             finished = run._work(engine)

@@ -11,6 +11,7 @@ Rules:
 """
 
 import logging
+import time
 from datetime import timedelta
 
 from odoo.tools import SQL
@@ -24,11 +25,13 @@ _logger = logging.getLogger(__name__)
 
 # Errors after which no other bank account can do better in this run.
 RUN_STOPPING_ERRORS = (errors.AuthenticationError, errors.RateLimited, errors.Unreachable)
-# Errors that concern one bank account; the others go on.
+# Errors that concern one bank account; the others go on. OutOfTime: its page loop was
+# stopped because the worker's time ran out (the account is reported, the next run resumes).
 ACCOUNT_ERRORS = (
     errors.ServerError,
     errors.ProtocolError,
     errors.RequestRejected,
+    errors.OutOfTime,
     mapping.CurrencyError,
 )
 
@@ -107,6 +110,7 @@ class SyncEngine:
         self.currency_ids = self._active_currency_ids()
         self._consecutive_server_errors = 0
         self.seconds_left = float("inf")
+        self._seconds_left_at = time.monotonic()
 
     # ------------------------------------------------------------------ structure
 
@@ -114,7 +118,9 @@ class SyncEngine:
         """Clients, then each active client's bank accounts; archive what vanished."""
         Client = self.env["ledgersync.client"]
         seen_clients = set()
-        for page in self.api.iter_client_pages(limit=const.CLIENT_PAGE_SIZE):
+        for page in self.api.iter_client_pages(
+            limit=const.CLIENT_PAGE_SIZE, time_left=self._page_time_left
+        ):
             Client._upsert_from_api(self.connection, page.items)
             seen_clients.update(item.id for item in page.items)
         Client._archive_missing(self.connection, seen_clients)
@@ -125,10 +131,14 @@ class SyncEngine:
             seen_accounts = set()
             try:
                 for page in self.api.iter_bank_account_pages(
-                    client.ledgersync_id, limit=const.BANK_ACCOUNT_PAGE_SIZE
+                    client.ledgersync_id,
+                    limit=const.BANK_ACCOUNT_PAGE_SIZE,
+                    time_left=self._page_time_left,
                 ):
                     BankAccount._upsert_from_api(client, page.items, self.currency_ids)
                     seen_accounts.update(item.id for item in page.items)
+            except errors.OutOfTime:
+                raise  # the other clients would not do better: the run ends here
             except ACCOUNT_ERRORS as error:
                 # Keep this client's accounts as they are; the others go on.
                 _logger.warning(
@@ -165,7 +175,15 @@ class SyncEngine:
 
     def _commit(self):
         self.seconds_left = self.commit()
+        self._seconds_left_at = time.monotonic()
         return self.seconds_left
+
+    def _page_time_left(self):
+        """The ``time_left`` of the API's page loops: the slice left at the last commit,
+        minus the time since, plus the overrun a page loop is allowed (an account is
+        finished past the end of the slice, but not up to Odoo's time limit)."""
+        spent = time.monotonic() - self._seconds_left_at
+        return self.seconds_left - spent + const.CRON_PAGE_LOOP_OVERRUN_SECONDS
 
     def _claim_next_account(self):
         self.env.flush_all()
@@ -257,12 +275,15 @@ class SyncEngine:
         # One day ahead: no time zone's "today" is left out.
         end = tomorrow_utc()
         if start <= end:
-            for window_start, window_end in date_windows(start, end):
+            for index, (window_start, window_end) in enumerate(date_windows(start, end)):
+                if index and self._page_time_left() <= 0:  # as between two pages
+                    raise errors.OutOfTime()
                 for page in self.api.iter_transaction_pages(
                     account.ledgersync_id,
                     start_date=window_start,
                     end_date=window_end,
                     limit=const.TRANSACTION_PAGE_SIZE,
+                    time_left=self._page_time_left,
                 ):
                     self._apply_page(account, page.items)
                     if page.next_cursor is None:
@@ -279,7 +300,10 @@ class SyncEngine:
         started = utc_now()
         since = account.sync_cursor - timedelta(seconds=const.UPDATED_SINCE_OVERLAP_SECONDS)
         for page in self.api.iter_transaction_pages(
-            account.ledgersync_id, updated_since=since, limit=const.TRANSACTION_PAGE_SIZE
+            account.ledgersync_id,
+            updated_since=since,
+            limit=const.TRANSACTION_PAGE_SIZE,
+            time_left=self._page_time_left,
         ):
             self._apply_page(account, page.items)
             if page.next_cursor is None:
