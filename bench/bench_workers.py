@@ -159,9 +159,7 @@ def measure(work, db, workers, params, sandbox, timeout):
     children = []
     for number in range(CRON_PROCESSES):
         child_name = f"{name}-cron{number + 1}"
-        child = start_child(
-            work, "cron", child_name, dict(params, go=str(go), timeout=timeout)
-        )
+        child = start_child(work, "cron", child_name, dict(params, go=str(go), timeout=timeout))
         children.append((child_name, child))
     for child_name, (process, log, _result) in children:
         wait_ready(child_name, log.name, process)
@@ -171,7 +169,7 @@ def measure(work, db, workers, params, sandbox, timeout):
     go.write_text("go")
     seconds = None
     while time.monotonic() - started < timeout:
-        (running, total), = query(
+        ((running, total),) = query(
             db,
             "SELECT count(*) FILTER (WHERE state = 'running'), count(*) FROM ledgersync_sync_run",
         )
@@ -193,7 +191,7 @@ def measure(work, db, workers, params, sandbox, timeout):
         "SELECT worker_pid, sum(accounts_done), sum(created_count) FROM ledgersync_sync_worker "
         "GROUP BY worker_pid ORDER BY worker_pid",
     )
-    (rows, distinct), = query(
+    ((rows, distinct),) = query(
         db,
         "SELECT count(*), count(DISTINCT (bank_account_id, ledgersync_id)) "
         "FROM ledgersync_transaction",
@@ -279,9 +277,7 @@ def main():
         if not (args.reuse_template and lib.db_exists_with_module(template)):
             print(f"Installing {lib.MODULE} into a fresh template database {template} ...")
             lib.install_db(odoo_src, template, work / "data", work / "install.log")
-        sandbox = lib.Sandbox(
-            CLIENTS, ACCOUNTS_PER_CLIENT, args.transactions, SANDBOX_HISTORY_DAYS
-        )
+        sandbox = lib.Sandbox(CLIENTS, ACCOUNTS_PER_CLIENT, args.transactions, SANDBOX_HISTORY_DAYS)
         with sandbox:
             sandbox.admin(
                 "POST",
@@ -374,8 +370,7 @@ def main():
         [
             f"{CRON_PROCESSES} Odoo processes each call ir.cron._process_jobs(db) in a loop "
             "(as Odoo's cron threads do) from the same start signal;",
-            "wall time: from that signal until the run is no longer running (polled every "
-            "20 ms);",
+            "wall time: from that signal until the run is no longer running (polled every 20 ms);",
             "setup per sync (not timed): fresh copy of the installed template, Save "
             "Integration, the setting's worker crons, every other cron archived, triggers "
             "of the worker crons (as Sync Now).",

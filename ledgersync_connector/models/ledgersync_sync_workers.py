@@ -202,4 +202,3 @@ class LedgersyncSyncRun(models.Model):
         if workers._held_structure_runs():
             cron._commit_progress(0, remaining=1)
         return result
-

@@ -210,7 +210,9 @@ class TestSyncWorkers(LedgerSyncCase):
         progress, patched = self.record_progress()
         with (
             patched,
-            patch.object(ledgersync_sync_workers.time, "sleep", other_worker_finishes_the_first_phase),
+            patch.object(
+                ledgersync_sync_workers.time, "sleep", other_worker_finishes_the_first_phase
+            ),
         ):
             self.env["ledgersync.connection"]._cron_sync()
         self.assertEqual(len(waits), 1)
