@@ -5,4 +5,5 @@ from . import ledgersync_bank_account
 from . import ledgersync_transaction
 from . import ledgersync_sync_worker
 from . import ledgersync_sync_run
+from . import ledgersync_sync_workers
 from . import res_config_settings

@@ -328,7 +328,7 @@ class LedgerSyncConnection(models.Model):
                 email=email,
             )
         )
-        self.env.ref("ledgersync_connector.ir_cron_ledgersync_sync")._trigger()
+        self.env["ledgersync.sync.workers"]._trigger_all()
         return connection
 
     def _switch_firm(self, new_firm_name):
@@ -434,7 +434,7 @@ class LedgerSyncConnection(models.Model):
                 self.env._("Connect LedgerSync first: Settings → LedgerSync Integration.")
             )
         self.sync_requested = True
-        self.env.ref("ledgersync_connector.ir_cron_ledgersync_sync")._trigger()
+        self.env["ledgersync.sync.workers"]._trigger_all()
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",

@@ -65,6 +65,17 @@ class ResConfigSettings(models.TransientModel):
         store=True,
         readonly=False,
     )
+    # Not stored anywhere else: the number of the sync's scheduled actions (see
+    # ledgersync.sync.workers).
+    ledgersync_sync_workers = fields.Integer(
+        string="Parallel sync workers",
+        compute="_compute_ledgersync_sync_workers",
+        store=True,
+        readonly=False,
+        help="Scheduled actions that sync bank accounts at the same time (1 to 16). Odoo "
+        "runs them on its cron workers, and on every Odoo server sharing the database; "
+        "more workers than cron threads in total bring nothing.",
+    )
 
     @api.depends("company_id")
     def _compute_ledgersync_connection_id(self):
@@ -114,6 +125,12 @@ class ResConfigSettings(models.TransientModel):
         for settings in self:
             settings.ledgersync_sync_interval_hours = max(int(hours), 1)
 
+    @api.depends("company_id")
+    def _compute_ledgersync_sync_workers(self):
+        count = self.env["ledgersync.sync.workers"]._worker_count()
+        for settings in self:
+            settings.ledgersync_sync_workers = count
+
     def _ledgersync_cron(self):
         return self.env.ref(
             "ledgersync_connector.ir_cron_ledgersync_sync", raise_if_not_found=False
@@ -137,14 +154,10 @@ class ResConfigSettings(models.TransientModel):
             self._ledgersync_connect()
         elif connection:
             self._ledgersync_apply_history(connection)
-        cron = self._ledgersync_cron()
-        if cron and (cron.interval_type, cron.interval_number) != (
-            "hours",
-            self.ledgersync_sync_interval_hours,
-        ):
-            cron.sudo().write(
-                {"interval_type": "hours", "interval_number": self.ledgersync_sync_interval_hours}
-            )
+        workers = self.env["ledgersync.sync.workers"]
+        if self.ledgersync_sync_workers != workers._worker_count():
+            workers._set_worker_count(self.ledgersync_sync_workers)
+        workers._set_interval(self.ledgersync_sync_interval_hours, "hours")
         return result
 
     def _ledgersync_apply_history(self, connection):

@@ -8,3 +8,4 @@ from . import test_real_workers
 from . import test_bank_account_guard
 from . import test_credentials
 from . import test_hostile_api
+from . import test_sync_workers

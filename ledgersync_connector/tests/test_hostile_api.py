@@ -129,7 +129,13 @@ class TestHostileApi(LedgerSyncCase):
                 connection._validate_credentials(DEMO_EMAIL, PASSWORD, "http://localhost:8079")
 
     def test_a_stored_base_url_no_longer_allowed_fails_the_connection(self):
-        self.connection_record.base_url = "https://10.1.2.3"
+        # Saved while the option allowed the host; the option changed since. (Writing the
+        # URL through the ORM now validates it, and forgets the password.)
+        self.env.cr.execute(
+            "UPDATE ledgersync_connection SET base_url = %s WHERE id = %s",
+            ["https://10.1.2.3", self.connection_record.id],
+        )
+        self.connection_record.invalidate_recordset(["base_url"])
         run, _out_of_time = self.sync()
         self.assertEqual(run.state, "failed")
         self.assertEqual(self.connection_record.failure_code, "invalid_base_url")
