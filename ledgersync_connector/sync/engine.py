@@ -14,7 +14,11 @@ import logging
 import time
 from datetime import timedelta
 
-from odoo.tools import SQL
+from odoo.service.model import (
+    MAX_TRIES_ON_CONCURRENCY_FAILURE,
+    PG_CONCURRENCY_EXCEPTIONS_TO_RETRY,
+)
+from odoo.tools import SQL, mute_logger
 
 from .. import const, failures
 from ..api import errors
@@ -187,30 +191,40 @@ class SyncEngine:
 
     def _claim_next_account(self):
         self.env.flush_all()
-        self.cr.execute(
-            SQL(
-                """
-                UPDATE ledgersync_bank_account
-                   SET sync_lease_until = (now() at time zone 'UTC') + %s * interval '1 second',
-                       sync_worker_pid = pg_backend_pid()
-                 WHERE id = (
-                    SELECT account.id %s
-                       AND (account.sync_lease_until IS NULL
-                            OR account.sync_lease_until < (now() at time zone 'UTC')
-                            -- the worker holding the lease is gone (process killed)
-                            OR NOT EXISTS (SELECT 1 FROM pg_stat_activity
-                                            WHERE pid = account.sync_worker_pid))
-                     ORDER BY account.id
-                     LIMIT 1
-                       FOR UPDATE OF account SKIP LOCKED
-                 )
-                RETURNING id
-                """,
-                const.ACCOUNT_LEASE_SECONDS,
-                accounts_to_sync(self.connection.id, self.run.id),
-            )
+        claim = SQL(
+            """
+            UPDATE ledgersync_bank_account
+               SET sync_lease_until = (now() at time zone 'UTC') + %s * interval '1 second',
+                   sync_worker_pid = pg_backend_pid()
+             WHERE id = (
+                SELECT account.id %s
+                   AND (account.sync_lease_until IS NULL
+                        OR account.sync_lease_until < (now() at time zone 'UTC')
+                        -- the worker holding the lease is gone (process killed)
+                        OR NOT EXISTS (SELECT 1 FROM pg_stat_activity
+                                        WHERE pid = account.sync_worker_pid))
+                 ORDER BY account.id
+                 LIMIT 1
+                   FOR UPDATE OF account SKIP LOCKED
+             )
+            RETURNING id
+            """,
+            const.ACCOUNT_LEASE_SECONDS,
+            accounts_to_sync(self.connection.id, self.run.id),
         )
-        row = self.cr.fetchone()
+        for attempt in range(1, MAX_TRIES_ON_CONCURRENCY_FAILURE + 1):
+            try:
+                # Under REPEATABLE READ the claim fails when another worker changed the
+                # account it finds since this transaction began. A commit (which keeps
+                # the previous account's release) gives a transaction that sees it.
+                with mute_logger("odoo.sql_db"), self.cr.savepoint(flush=False):
+                    self.cr.execute(claim)
+                    row = self.cr.fetchone()
+                break
+            except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
+                if attempt == MAX_TRIES_ON_CONCURRENCY_FAILURE:
+                    raise
+                self._commit()
         account = self.env["ledgersync.bank.account"].sudo()
         account.invalidate_model(["sync_lease_until", "sync_worker_pid"])
         # One commit for the previous account's release and this lease, which other

@@ -241,6 +241,34 @@ class TestRealWorkers(SandboxMixin, TransactionCase):
             self.assertTrue(account.initial_sync_done)
             self.assert_rows_exactly_ledgersyncs(env)
 
+    def test_a_claim_that_collides_with_another_worker_is_tried_again(self):
+        """Another worker changed the first account to take since this worker's
+        transaction began: under REPEATABLE READ the claim fails; it is tried again."""
+        with self.real_env() as env:
+            connection = env["ledgersync.connection"].browse(self.connection_id)
+            run, _out_of_time = connection._sync("initial", commit=self.committing(env))
+            self.assertEqual(run.state, "done", run.error_message)
+        with self.real_env() as env, self.real_env() as other_env:
+            connection = env["ledgersync.connection"].browse(self.connection_id)
+            run = env["ledgersync.sync.run"].create(
+                {"connection_id": connection.id, "trigger": "manual", "phase": "transactions"}
+            )
+            engine = SyncEngine(
+                run, run._new_worker(), connection._api_client(), self.committing(env)
+            )
+            env.cr.commit()
+            env.cr.execute("SELECT count(*) FROM ledgersync_bank_account")  # the snapshot
+            other_env.cr.execute(
+                "UPDATE ledgersync_bank_account SET write_date = now() at time zone 'UTC'"
+                " WHERE id = (SELECT min(id) FROM ledgersync_bank_account"
+                "              WHERE connection_id = %s)",
+                [self.connection_id],
+            )
+            other_env.cr.commit()
+            account = engine._claim_next_account()
+            self.assertTrue(account)
+            self.assertEqual(account.sync_worker_pid, engine.worker.worker_pid)
+
     # -- the separate Odoo process ----------------------------------------------------
 
     def start_odoo_process(self, script):
