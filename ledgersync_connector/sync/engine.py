@@ -176,6 +176,9 @@ class SyncEngine:
                        sync_worker_pid = pg_backend_pid()
                  WHERE id = (
                     SELECT account.id %s
+                       -- a run that ended (failed) takes no more accounts
+                       AND EXISTS (SELECT 1 FROM ledgersync_sync_run
+                                    WHERE id = %s AND state = 'running')
                        AND (account.sync_lease_until IS NULL
                             OR account.sync_lease_until < (now() at time zone 'UTC')
                             -- the worker holding the lease is gone (process killed)
@@ -189,6 +192,7 @@ class SyncEngine:
                 """,
                 const.ACCOUNT_LEASE_SECONDS,
                 accounts_to_sync(self.connection.id, self.run.id),
+                self.run.id,
             )
         )
         row = self.cr.fetchone()
@@ -223,21 +227,10 @@ class SyncEngine:
         self.worker._add_counts(accounts_done=1)
 
     def _release(self, account, error=None, history_done=False):
-        values = {
-            "sync_lease_until": False,
-            "sync_worker_pid": False,
-            "last_sync_run_id": self.run.id,
-        }
-        if history_done:
-            values["initial_sync_done"] = True
-        if error is None:
-            values.update(last_sync_error=False, last_synced_at=utc_now())
-        else:
-            values["last_sync_error"] = describe_error(self.env, error)
-            _logger.warning(
-                "LedgerSync: bank account %s not synced: %s", account.id, values["last_sync_error"]
-            )
-        account.write(values)
+        error_text = None if error is None else describe_error(self.env, error)
+        if error_text:
+            _logger.warning("LedgerSync: bank account %s not synced: %s", account.id, error_text)
+        release_account(account, self.run, error_text=error_text, history_done=history_done)
 
     def _load_history(self, account):
         """Initial load: the history in date windows, oldest first, resumable per window.
@@ -389,6 +382,32 @@ class SyncEngine:
     def _active_currency_ids(self):
         self.cr.execute(SQL("SELECT name, id FROM res_currency WHERE active"))
         return dict(self.cr.fetchall())
+
+
+def release_account(account, run, error_text=None, history_done=False):
+    """Free ``account`` (synced by ``run``, or not: ``error_text`` says why)."""
+    values = {
+        "sync_lease_until": False,
+        "sync_worker_pid": False,
+        "last_sync_run_id": run.id,
+    }
+    if history_done:
+        values["initial_sync_done"] = True
+    if error_text is None:
+        values.update(last_sync_error=False, last_synced_at=utc_now())
+    else:
+        values["last_sync_error"] = error_text
+    account.write(values)
+
+
+def describe_unexpected_error(env, error):
+    """A short, secret-free description of an error the sync does not expect: its type
+    only (its text may hold anything); the traceback goes to the server log."""
+    return env._(
+        "Unexpected error (%(error)s): the sync stopped. The server log has the details; "
+        "the next sync tries again.",
+        error=type(error).__name__,
+    )
 
 
 def describe_error(env, error):

@@ -5,3 +5,4 @@ from . import test_export
 from . import test_settings_tour
 from . import test_review_views
 from . import test_real_workers
+from . import test_sync_failures
