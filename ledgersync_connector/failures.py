@@ -105,10 +105,12 @@ FAILURES = {
         ),
     ),
     # A sync error of one bank account; the reason says what to do. Placeholder: code.
-    "currency_unavailable": Failure(
+    "currency_unknown": Failure(
         _lt(
-            "Currency %(code)s is unknown or inactive in Odoo: an administrator activates "
-            "it (Invoicing or Accounting > Configuration > Currencies), then syncs again."
+            "Currency %(code)s is unknown to Odoo, so this bank account's transactions "
+            "cannot be stored: check the currency of the account in LedgerSync, or add the "
+            "currency in Odoo (Invoicing or Accounting > Configuration > Currencies), then "
+            "sync again."
         ),
     ),
 }

@@ -104,7 +104,7 @@ class SyncEngine:
         self.cr = run.env.cr
         self.api = api_client
         self.commit = commit
-        self.currency_ids = self._active_currency_ids()
+        self.currency_ids = self._currency_ids()
         self._consecutive_server_errors = 0
         self.seconds_left = float("inf")
 
@@ -379,9 +379,15 @@ class SyncEngine:
         )
         _execute_values(self.cr, statement, rows)
 
-    def _active_currency_ids(self):
-        self.cr.execute(SQL("SELECT name, id FROM res_currency WHERE active"))
-        return dict(self.cr.fetchall())
+    def _currency_ids(self):
+        """{ISO code: res.currency id} of every currency Odoo knows, inactive ones too: a
+        fresh database has most currencies (CAD, EUR ...) inactive, and transactions are
+        shown in their own currency all the same. (Exporting them to a bank statement needs
+        the currency active: ledgersync.transaction says so there.)"""
+        currencies = (
+            self.env["res.currency"].with_context(active_test=False).search_fetch([], ["name"])
+        )
+        return {currency.name: currency.id for currency in currencies}
 
 
 def release_account(account, run, error_text=None, history_done=False):

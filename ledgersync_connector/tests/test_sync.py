@@ -200,14 +200,33 @@ class TestSync(SyncCase):
         self.assertEqual(run.created_count, per_account)
         self.assertFalse(broken.last_sync_error)
 
-    def test_inactive_currency_is_a_clear_account_error(self):
-        self.env.ref("base.EUR").active = False
+    def test_inactive_currency_is_synced_in_its_currency(self):
+        # A fresh database: EUR exists in Odoo, but is not active.
+        eur = self.env.ref("base.EUR")
+        eur.active = False
+        run = self.sync("initial")
+        self.assertEqual(run.state, "done", run.error_message)
+        eur_account = self.BankAccount.search([("currency_code", "=", "EUR")])
+        self.assertEqual(eur_account.currency_id, eur)
+        self.assertFalse(eur_account.last_sync_error)
+        transactions = self.Transaction.search([("bank_account_id", "=", eur_account.id)])
+        self.assertEqual(len(transactions), self.sandbox_config["transactions_per_account"])
+        self.assertEqual(transactions.currency_id, eur)
+        self.assertEqual(len(self.ledgersync_ids()), self.expected_total())
+        self.assertFalse(eur.active, "the sync does not activate a currency")
+
+    def test_unknown_currency_is_a_clear_account_error(self):
+        self.sandbox.app.modify_bank_account("ba_d_0002_01", currency="XQQ")
         run = self.sync("initial")
         self.assertEqual(run.state, "partial")
-        eur_account = self.BankAccount.search([("currency_code", "=", "EUR")])
-        self.assertIn("Currency EUR", eur_account.last_sync_error)
-        self.assertIn("activates it", eur_account.last_sync_error)
-        self.assertFalse(self.Transaction.search([("bank_account_id", "=", eur_account.id)]))
+        account = self.BankAccount.search([("ledgersync_id", "=", "ba_d_0002_01")])
+        self.assertEqual(account.currency_code, "XQQ")
+        self.assertFalse(account.currency_id)
+        self.assertIn("Currency XQQ", account.last_sync_error)
+        self.assertIn("unknown", account.last_sync_error)
+        self.assertFalse(self.Transaction.search([("bank_account_id", "=", account.id)]))
+        per_account = self.sandbox_config["transactions_per_account"]
+        self.assertEqual(len(self.ledgersync_ids()), self.expected_total() - per_account)
 
     def test_auth_failures_turn_the_status_red(self):
         for state in ("subscription_inactive", "account_suspended", "account_locked"):
