@@ -1,5 +1,6 @@
 import logging
 import os
+from contextlib import contextmanager
 from datetime import timedelta
 
 from odoo import api, fields, models, tools
@@ -7,7 +8,7 @@ from odoo.exceptions import UserError
 
 from .. import const, failures
 from ..api import LedgerSyncApiClient, errors, validate_base_url
-from ..crypto import SecretBox, SecretKeyError, resolve_key_material
+from ..crypto import SecretBox, SecretKeyError, key_file_path, resolve_key_material
 from ..dates import naive_utc
 
 _logger = logging.getLogger(__name__)
@@ -136,29 +137,35 @@ class LedgerSyncConnection(models.Model):
     # ------------------------------------------------------------------ secrets
 
     @api.model
+    def _key_file_path(self):
+        return key_file_path(tools.config["data_dir"], self.env.cr.dbname)
+
+    @api.model
     def _secret_box(self):
-        key_file = os.path.join(
-            tools.config["data_dir"], "ledgersync_connector", f"{self.env.cr.dbname}.key"
-        )
+        # A lost key file is not replaced while secrets need it (crypto.py): are there any?
+        secrets = ["|", ("password_encrypted", "!=", False), ("token_encrypted", "!=", False)]
         material = resolve_key_material(
             tools.config.get("ledgersync_encryption_keys"),
             os.environ.get("LEDGERSYNC_ENCRYPTION_KEYS"),
-            key_file,
+            self._key_file_path(),
+            secrets_exist=bool(
+                self.sudo().with_context(active_test=False).search_count(secrets, limit=1)
+            ),
         )
         return SecretBox(material)
 
+    @contextmanager
+    def _key_errors_as_user_errors(self):
+        """A key problem (crypto.SecretKeyError) as a dialog saying what to do."""
+        try:
+            yield
+        except SecretKeyError as error:
+            raise UserError("\n".join(self._describe_failure(error.code, error.detail))) from error
+
     @api.model
     def _secret_box_or_raise(self):
-        try:
+        with self._key_errors_as_user_errors():
             return self._secret_box()
-        except SecretKeyError as error:
-            raise UserError(
-                self.env._(
-                    "The LedgerSync credentials cannot be encrypted: %(reason)s Fix the "
-                    "'ledgersync_encryption_keys' option (see the README); nothing was saved.",
-                    reason=str(error),
-                )
-            ) from error
 
     def _decrypted(self, field_name):
         self.ensure_one()
@@ -169,14 +176,27 @@ class LedgerSyncConnection(models.Model):
         """Re-encrypt every stored secret with the first configured key (key rotation)."""
         box = self._secret_box_or_raise()
         connections = self.sudo().with_context(active_test=False).search([])
+        unreadable = self.browse()
         for connection in connections:
             values = {}
             for field_name in ("password_encrypted", "token_encrypted"):
                 ciphertext = connection[field_name]
                 if ciphertext and not box.is_current(ciphertext):
-                    values[field_name] = box.rotate(ciphertext)
+                    try:
+                        values[field_name] = box.rotate(ciphertext)
+                    except SecretKeyError:
+                        unreadable |= connection
             if values:
                 connection.write(values)
+        if unreadable:
+            raise UserError(
+                self.env._(
+                    "Nothing was re-encrypted: the stored credentials of %(connections)s "
+                    "cannot be decrypted with any configured key.\n%(hint)s",
+                    connections=", ".join(unreadable.mapped("display_name")),
+                    hint=self._describe_failure("key_error")[1],
+                )
+            )
         return True
 
     # ------------------------------------------------------------------ API access

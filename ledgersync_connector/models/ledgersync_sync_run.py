@@ -295,11 +295,9 @@ class LedgerSyncSyncRun(models.Model):
         connection = self.connection_id
         try:
             api_client = connection._api_client()
-        except SecretKeyError:
-            connection._record_failure("key_error")
-            self._finish(
-                "failed", "key_error", self.env._("The stored credentials cannot be decrypted.")
-            )
+        except SecretKeyError as error:
+            connection._record_failure(error.code, error.detail or False)
+            self._finish("failed", error.code, connection.failure_reason)
             return True
         engine = SyncEngine(self, self._new_worker(), api_client, commit)
         try:

@@ -188,10 +188,11 @@ class ResConfigSettings(models.TransientModel):
         if self.ledgersync_history_days < 0:
             raise UserError(self.env._("The LedgerSync history must be 0 days or more."))
         connection = self.env["ledgersync.connection"]._for_company(self.company_id)
-        password = self._ledgersync_typed_password()
-        if not password and connection.has_password and not connection.login_blocked:
-            # Verify again with the stored password; never after LedgerSync refused it.
-            password = connection._decrypted("password_encrypted")
+        with connection._key_errors_as_user_errors():
+            password = self._ledgersync_typed_password()
+            if not password and connection.has_password and not connection.login_blocked:
+                # Verify again with the stored password; never after LedgerSync refused it.
+                password = connection._decrypted("password_encrypted")
         # Drop the typed password from this transient row whatever happens next.
         self.sudo().ledgersync_password_encrypted = False
         connection = connection.action_connect(

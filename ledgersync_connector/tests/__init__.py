@@ -6,3 +6,4 @@ from . import test_settings_tour
 from . import test_review_views
 from . import test_real_workers
 from . import test_sync_failures
+from . import test_encryption_keys
