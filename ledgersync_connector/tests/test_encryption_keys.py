@@ -12,6 +12,7 @@ from odoo import tools
 from odoo.exceptions import UserError
 from odoo.tests import tagged
 
+from ..hooks import uninstall_hook
 from .common import DEMO_EMAIL, PASSWORD, LedgerSyncCase
 
 
@@ -126,3 +127,14 @@ class TestEncryptionKeys(LedgerSyncCase):
         self.assertEqual(connection.failure_code, "key_file_unusable")
         self.assertIn(str(key_file), connection.failure_reason)
         self.assertIn("chmod 600", connection.failure_hint)
+
+    def test_uninstall_removes_the_key_file_once_committed(self):
+        key_file = self.use_key_file()
+        self.connect()
+        self.assertTrue(key_file.is_file())
+        self.env.cr.postcommit.clear()  # only the hook's own callback below
+        uninstall_hook(self.env)
+        self.assertTrue(key_file.is_file(), "kept until the uninstall is committed")
+        self.env.cr.postcommit.run()  # what the commit of the uninstall runs
+        self.assertFalse(key_file.exists())
+        self.assertFalse(key_file.parent.exists())
