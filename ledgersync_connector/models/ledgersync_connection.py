@@ -21,7 +21,7 @@ LOGIN_BLOCKING_CODES = {"invalid_credentials", "account_locked"}
 class LedgerSyncConnection(models.Model):
     _name = "ledgersync.connection"
     _description = "LedgerSync Connection"
-    _inherit = ["mail.thread"]
+    _inherit = ["mail.thread", "ledgersync.admin.alert.mixin"]
     _order = "active desc, company_id, id desc"
 
     name = fields.Char(compute="_compute_name", store=True)

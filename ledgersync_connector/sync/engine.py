@@ -24,6 +24,8 @@ _logger = logging.getLogger(__name__)
 
 # Errors after which no other bank account can do better in this run.
 RUN_STOPPING_ERRORS = (errors.AuthenticationError, errors.RateLimited, errors.Unreachable)
+# A bank account that fails in this many syncs in a row gets the administrators' To Do.
+ACCOUNT_FAILED_RUNS_ALERT = 3
 # Errors that concern one bank account; the others go on.
 ACCOUNT_ERRORS = (
     errors.ServerError,
@@ -138,6 +140,7 @@ class SyncEngine:
                 continue
             BankAccount._archive_missing(client, seen_accounts)
             self._commit()
+        self.connection._alert_accounts_gone()
         self.env.flush_all()
         self.cr.execute(SQL("SELECT count(*) %s", accounts_to_sync(self.connection.id)))
         self.run.write({"accounts_total": self.cr.fetchone()[0], "phase": "transactions"})
@@ -212,7 +215,8 @@ class SyncEngine:
             else:
                 history_done = self._load_history(account)
         except RUN_STOPPING_ERRORS as error:
-            self._release(account, error=error)
+            # Not this account's failure: the whole run stops.
+            self._release(account, error=error, account_failed=False)
             raise RunStopped(error) from error
         except ACCOUNT_ERRORS as error:
             self._release(account, error=error)
@@ -226,11 +230,17 @@ class SyncEngine:
         self._release(account, history_done=history_done)
         self.worker._add_counts(accounts_done=1)
 
-    def _release(self, account, error=None, history_done=False):
+    def _release(self, account, error=None, history_done=False, account_failed=True):
         error_text = None if error is None else describe_error(self.env, error)
         if error_text:
             _logger.warning("LedgerSync: bank account %s not synced: %s", account.id, error_text)
-        release_account(account, self.run, error_text=error_text, history_done=history_done)
+        release_account(
+            account,
+            self.run,
+            error_text=error_text,
+            history_done=history_done,
+            account_failed=account_failed,
+        )
 
     def _load_history(self, account):
         """Initial load: the history in date windows, oldest first, resumable per window.
@@ -390,8 +400,14 @@ class SyncEngine:
         return {currency.name: currency.id for currency in currencies}
 
 
-def release_account(account, run, error_text=None, history_done=False):
-    """Free ``account`` (synced by ``run``, or not: ``error_text`` says why)."""
+def release_account(account, run, error_text=None, history_done=False, account_failed=True):
+    """Free ``account``, synced by ``run``, or not: ``error_text`` says why.
+
+    A failure of the account itself (``account_failed``; not one that stops the whole
+    run, such as LedgerSync being unreachable) extends its streak of failed syncs; at
+    ACCOUNT_FAILED_RUNS_ALERT in a row the administrators get a To Do, marked done when
+    the account syncs again.
+    """
     values = {
         "sync_lease_until": False,
         "sync_worker_pid": False,
@@ -400,10 +416,17 @@ def release_account(account, run, error_text=None, history_done=False):
     if history_done:
         values["initial_sync_done"] = True
     if error_text is None:
-        values.update(last_sync_error=False, last_synced_at=utc_now())
+        values.update(last_sync_error=False, last_synced_at=utc_now(), sync_failure_streak=0)
     else:
         values["last_sync_error"] = error_text
+        if account_failed:
+            values["sync_failure_streak"] = account.sync_failure_streak + 1
     account.write(values)
+    connection = account.connection_id
+    if error_text is None:
+        connection._alert_account_recovered(account)
+    elif account_failed and account.sync_failure_streak >= ACCOUNT_FAILED_RUNS_ALERT:
+        connection._alert_account_failure(account)
 
 
 def describe_unexpected_error(env, error):

@@ -7,3 +7,4 @@ from . import test_review_views
 from . import test_real_workers
 from . import test_sync_failures
 from . import test_encryption_keys
+from . import test_admin_alerts
