@@ -34,7 +34,7 @@ class LedgerSyncAdminAlertMixin(models.AbstractModel):
                 for record in self:
                     record._alert_connection_failure()
             else:
-                for record in self:
+                for record in self.filtered(lambda r: r.sudo().failure_activity_id):
                     record._ledgersync_alert_done(
                         record, self.env._("The LedgerSync status is no longer red.")
                     )

@@ -144,13 +144,12 @@ class LedgerSyncConnection(models.Model):
     def _secret_box(self):
         # A lost key file is not replaced while secrets need it (crypto.py): are there any?
         secrets = ["|", ("password_encrypted", "!=", False), ("token_encrypted", "!=", False)]
+        stored = self.sudo().with_context(active_test=False).search_count(secrets, limit=1)
         material = resolve_key_material(
             tools.config.get("ledgersync_encryption_keys"),
             os.environ.get("LEDGERSYNC_ENCRYPTION_KEYS"),
             self._key_file_path(),
-            secrets_exist=bool(
-                self.sudo().with_context(active_test=False).search_count(secrets, limit=1)
-            ),
+            secrets_exist=bool(stored),
         )
         return SecretBox(material)
 
@@ -188,15 +187,9 @@ class LedgerSyncConnection(models.Model):
                         unreadable |= connection
             if values:
                 connection.write(values)
-        if unreadable:
-            raise UserError(
-                self.env._(
-                    "Nothing was re-encrypted: the stored credentials of %(connections)s "
-                    "cannot be decrypted with any configured key.\n%(hint)s",
-                    connections=", ".join(unreadable.mapped("display_name")),
-                    hint=self._describe_failure("key_error")[1],
-                )
-            )
+        if unreadable:  # nothing is re-encrypted: the dialog rolls the writes back
+            names = ", ".join(unreadable.mapped("display_name"))
+            raise UserError("\n".join(self._describe_failure("key_error", names)))
         return True
 
     # ------------------------------------------------------------------ API access
