@@ -4,3 +4,4 @@ from . import api, crypto
 # pure tests without Odoo; the models need Odoo, so they load only as an addon.
 if __name__.startswith("odoo.addons."):
     from . import models
+    from .hooks import uninstall_hook

@@ -26,4 +26,5 @@
         ],
     },
     "application": True,
+    "uninstall_hook": "uninstall_hook",
 }

@@ -116,18 +116,49 @@ FAILURES = {
         _lt("LedgerSync refused the request."),
         _lt("Check the API base URL and the credentials, then try again."),
     ),
+    # The encryption key (crypto.SecretKeyError's codes); the detail names the key file.
     "key_error": Failure(
         _lt("The stored credentials cannot be decrypted with the configured encryption key."),
         _lt(
-            "Restore the encryption key this database used (see the README), or type "
-            "the password again and press Save Integration."
+            "Restore the encryption key this database used (its key file, or the "
+            "ledgersync_encryption_keys option: see the README), or type the password again "
+            "and press Save Integration."
+        ),
+    ),
+    "key_missing": Failure(
+        _lt(
+            "The encryption key file of this database is missing, and the stored "
+            "credentials need it."
+        ),
+        _lt(
+            "Restore the key file from a backup (or set the ledgersync_encryption_keys "
+            "option to its key and restart Odoo). Without it, press Disconnect (in every "
+            "company connected to LedgerSync) to forget the stored password and token, "
+            "then type the password again and press Save Integration: a new key is made."
+        ),
+    ),
+    "key_invalid": Failure(
+        _lt("The configured encryption key is not valid."),
+        _lt(
+            "Fix the ledgersync_encryption_keys option (or the LEDGERSYNC_ENCRYPTION_KEYS "
+            "variable): comma-separated Fernet keys, see the README. Then restart Odoo."
+        ),
+    ),
+    "key_file_unusable": Failure(
+        _lt("The encryption key file cannot be used."),
+        _lt(
+            "The key file must be readable by the Odoo user only (chmod 600), in a folder "
+            "Odoo can write to; or set the ledgersync_encryption_keys option (see the "
+            "README) and restart Odoo."
         ),
     ),
     # A sync error of one bank account; the reason says what to do. Placeholder: code.
-    "currency_unavailable": Failure(
+    "currency_unknown": Failure(
         _lt(
-            "Currency %(code)s is unknown or inactive in Odoo: an administrator activates "
-            "it (Invoicing or Accounting > Configuration > Currencies), then syncs again."
+            "Currency %(code)s is unknown to Odoo, so this bank account's transactions "
+            "cannot be stored: check the currency of the account in LedgerSync, or add the "
+            "currency in Odoo (Invoicing or Accounting > Configuration > Currencies), then "
+            "sync again."
         ),
     ),
 }

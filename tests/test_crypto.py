@@ -8,8 +8,10 @@ from cryptography.fernet import Fernet
 from ledgersync_connector.crypto import (
     SecretBox,
     SecretKeyError,
+    key_file_path,
     load_or_create_key_file,
     parse_keys,
+    remove_key_file,
     resolve_key_material,
 )
 
@@ -114,6 +116,61 @@ def test_resolution_order(tmp_path):
     assert resolve_key_material("", "  ", key_file) == load_or_create_key_file(key_file)
     with pytest.raises(SecretKeyError):
         resolve_key_material(None, None, None)
+
+
+def test_lost_key_file_is_not_replaced_while_secrets_need_it(tmp_path):
+    path = key_file_path(tmp_path, "db1")
+    assert path == tmp_path / "ledgersync_connector" / "db1.key"
+    with pytest.raises(SecretKeyError) as info:
+        resolve_key_material(None, None, path, secrets_exist=True)
+    assert info.value.code == "key_missing"
+    assert info.value.detail == str(path)
+    assert not path.exists()
+    # Without secrets to open, a first key is made; then it is read, secrets or not.
+    key = resolve_key_material(None, None, path, secrets_exist=False)
+    assert resolve_key_material(None, None, path, secrets_exist=True) == key
+    # Configured keys need no key file at all.
+    configured = new_key()
+    assert resolve_key_material(configured, None, tmp_path / "x.key", secrets_exist=True) == (
+        configured
+    )
+
+
+def test_unusable_key_file_is_a_key_error_not_an_os_error(tmp_path):
+    blocker = tmp_path / "ledgersync_connector"
+    blocker.write_text("a file where the key folder should be")
+    with pytest.raises(SecretKeyError) as info:
+        load_or_create_key_file(key_file_path(tmp_path, "db"))
+    assert info.value.code == "key_file_unusable"
+    assert str(blocker) in info.value.detail
+    open_file = tmp_path / "open.key"
+    open_file.write_text(new_key())
+    os.chmod(open_file, 0o644)
+    with pytest.raises(SecretKeyError) as info:
+        load_or_create_key_file(open_file)
+    assert info.value.code == "key_file_unusable"
+
+
+def test_key_error_codes():
+    with pytest.raises(SecretKeyError) as info:
+        SecretBox("not-a-key")
+    assert (info.value.code, info.value.detail) == ("key_invalid", "#1")
+    with pytest.raises(SecretKeyError) as info:
+        SecretBox(new_key()).decrypt(SecretBox(new_key()).encrypt("secret"))
+    assert info.value.code == "key_error"
+
+
+def test_remove_key_file(tmp_path):
+    path = key_file_path(tmp_path, "db")
+    load_or_create_key_file(path)
+    other = key_file_path(tmp_path, "other")
+    load_or_create_key_file(other)
+    assert remove_key_file(path)
+    assert not path.exists()
+    assert other.exists(), "the other databases' key files stay"
+    assert remove_key_file(other)
+    assert not other.parent.exists(), "the empty folder goes too"
+    assert not remove_key_file(path)
 
 
 def test_repr_shows_no_key():

@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,13 @@ pytestmark = [
 
 # An Odoo log record of level ERROR or CRITICAL (not docutils chatter about other modules).
 ODOO_ERROR_LINE = re.compile(r"^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) ", re.MULTILINE)
+
+# The encryption key file, as the first Save Integration makes it (no key configured).
+KEY_FILE_SCRIPT = """
+print("KEY FILE:", env["ledgersync.connection"]._key_file_path())
+env["ledgersync.connection"]._secret_box()
+env.cr.commit()
+"""
 
 UNINSTALL_SCRIPT = """
 module = env["ir.module.module"].search([("name", "=", "ledgersync_connector")])
@@ -50,8 +58,16 @@ def odoo(database, *arguments, stdin=None):
         "--log-level=warn",
         *arguments[1:],
     ]
+    # No key from the environment: the addon keeps its key in a key file.
+    environment = {k: v for k, v in os.environ.items() if k != "LEDGERSYNC_ENCRYPTION_KEYS"}
     return subprocess.run(
-        command, input=stdin, capture_output=True, text=True, timeout=900, check=False
+        command,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+        env=environment,
     )
 
 
@@ -70,6 +86,9 @@ def database():
     name = f"ledgersync_install_{uuid.uuid4().hex[:8]}"
     yield name
     subprocess.run(["dropdb", "--if-exists", name], check=False)
+    # A key file left by a failed run of the test.
+    if DATA_DIR:
+        (Path(DATA_DIR) / "ledgersync_connector" / f"{name}.key").unlink(missing_ok=True)
 
 
 def test_install_then_uninstall_leaves_nothing_behind(database):
@@ -86,6 +105,12 @@ def test_install_then_uninstall_leaves_nothing_behind(database):
         == "1"
     )
 
+    made = odoo(database, "shell", "--no-http", stdin=KEY_FILE_SCRIPT)
+    assert made.returncode == 0, made.stderr[-3000:]
+    key_file = Path(re.search(r"^KEY FILE: (.+)$", made.stdout, re.MULTILINE).group(1))
+    assert key_file.is_file()
+    assert key_file.name == f"{database}.key"
+
     uninstalled = odoo(database, "shell", "--no-http", stdin=UNINSTALL_SCRIPT)
     assert uninstalled.returncode == 0, uninstalled.stderr[-3000:]
     assert psql(database, "SELECT to_regclass('ledgersync_connection')") == ""
@@ -95,3 +120,5 @@ def test_install_then_uninstall_leaves_nothing_behind(database):
         psql(database, "SELECT state FROM ir_module_module WHERE name = 'ledgersync_connector'")
         == "uninstalled"
     )
+    # The key file protected the secrets that the uninstall dropped: it goes too.
+    assert not key_file.exists()

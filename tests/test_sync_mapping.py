@@ -124,7 +124,7 @@ def test_resolve_currency():
     with pytest.raises(CurrencyError) as info:
         resolve_currency("XYZ", {"USD": 2})
     assert info.value.currency_code == "XYZ"
-    assert info.value.code == "currency_unavailable"
+    assert info.value.code == "currency_unknown"
 
 
 def test_naive_utc_converts_offsets_and_keeps_none():

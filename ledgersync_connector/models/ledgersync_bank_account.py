@@ -83,6 +83,14 @@ class LedgerSyncBankAccount(models.Model):
     sync_worker_pid = fields.Integer(
         readonly=True, copy=False, help="PostgreSQL backend of the worker holding the lease."
     )
+    sync_failure_streak = fields.Integer(
+        readonly=True, copy=False, help="Syncs in a row in which this account failed."
+    )
+    # The administrators' open To Do about this account (on its connection: see
+    # ledgersync.admin.alert.mixin).
+    failure_activity_id = fields.Many2one(
+        "mail.activity", readonly=True, copy=False, ondelete="set null", groups="base.group_system"
+    )
 
     _ledgersync_id_unique = models.Constraint(
         "UNIQUE (client_id, ledgersync_id)",

@@ -1,3 +1,4 @@
+import logging
 import time
 from datetime import timedelta
 
@@ -12,9 +13,19 @@ from .. import const
 from ..api import errors
 from ..crypto import SecretKeyError
 from ..dates import interval_hours
-from ..sync.engine import RunStopped, SyncEngine, accounts_to_sync, describe_error
+from ..sync.commits import UnitsOfWork
+from ..sync.engine import (
+    RunStopped,
+    SyncEngine,
+    accounts_to_sync,
+    describe_error,
+    describe_unexpected_error,
+    release_account,
+)
 from ..sync.mapping import CurrencyError
 from .ledgersync_sync_worker import COUNTERS
+
+_logger = logging.getLogger(__name__)
 
 
 class LedgerSyncSyncRun(models.Model):
@@ -255,45 +266,96 @@ class LedgerSyncSyncRun(models.Model):
         cron passes ``ir.cron._commit_progress``). Returns ``(run, out_of_time)``: the run
         (empty when there was nothing to do), and whether this worker stopped for lack of
         time with bank accounts left to take.
+
+        Any unexpected error (a bug, a number out of range, a database error) ends the
+        run as failed and frees the bank account this worker held; the caller (the cron)
+        goes on with the other connections.
         """
         connection.ensure_one()
-        commit = commit or (lambda: float("inf"))
         if not connection._can_sync():
             return self.browse(), False
-        run = self._with_retry_on_conflict(commit, lambda: self._start_or_join(connection, trigger))
-        if not run:
-            return self.browse(), False
+        commit = UnitsOfWork(self.env.cr, commit or (lambda: float("inf")))
+        run = self.browse()
+        try:
+            run = self._with_retry_on_conflict(
+                commit, lambda: self._start_or_join(connection, trigger)
+            )
+            if not run:
+                return self.browse(), False
+            finished = run._work_share(commit)
+        except Exception as error:  # one connection must not stop the others
+            commit.rollback()
+            self._stop_on_unexpected_error(connection, run, error, commit)
+            return run, False
+        return run, not finished
+
+    def _work_share(self, commit):
+        """This worker's share of the run; False when it stopped for lack of time."""
+        self.ensure_one()
+        connection = self.connection_id
         try:
             api_client = connection._api_client()
-        except SecretKeyError:
-            connection._record_failure("key_error")
-            run._finish(
-                "failed", "key_error", self.env._("The stored credentials cannot be decrypted.")
-            )
-            return run, False
+        except SecretKeyError as error:
+            connection._record_failure(error.code, error.detail or False)
+            self._finish("failed", error.code, connection.failure_reason)
+            return True
         except errors.ConfigurationError as error:  # a base URL the server no longer allows
             connection._record_failure(error.code)
-            run._finish("failed", error.code, str(error))
-            return run, False
-        engine = SyncEngine(run, run._new_worker(), api_client, commit)
+            self._finish("failed", error.code, str(error))
+            return True
+        engine = SyncEngine(self, self._new_worker(), api_client, commit)
         try:
-            finished = run._work(engine)
+            finished = self._work(engine)
         finally:
-            engine.worker._add_counts(api_calls=api_client.stats["api_calls"])
             api_client.close()
+        engine.worker._add_counts(api_calls=api_client.stats["api_calls"])
 
         def wrap_up():
             if not connection.login_blocked:
                 connection._store_token(api_client)
             connection.last_sync_at = fields.Datetime.now()
-            if finished and run.state == "running":
-                run._finish_if_complete()
+            if finished and self.state == "running":
+                self._finish_if_complete()
 
-        run._with_retry_on_conflict(commit, wrap_up)
-        return run, not finished
+        self._with_retry_on_conflict(commit, wrap_up)
+        return finished
+
+    @api.model
+    def _stop_on_unexpected_error(self, connection, run, error, commit):
+        """After an unexpected ``error`` (the transaction rolled back to the last unit of
+        work): log it with its traceback, end the run as failed, free the bank account this
+        worker held."""
+        _logger.error(
+            "LedgerSync: the sync of connection %s stopped on an unexpected error",
+            connection.id,
+            exc_info=error,
+        )
+        message = describe_unexpected_error(self.env, error)
+
+        def stop():
+            # The accounts this worker's database session holds a lease on.
+            self.env.cr.execute(
+                SQL(
+                    """
+                    SELECT id FROM ledgersync_bank_account
+                     WHERE connection_id = %s AND sync_worker_pid = pg_backend_pid()
+                    """,
+                    connection.id,
+                )
+            )
+            held = self.env["ledgersync.bank.account"].browse(
+                row[0] for row in self.env.cr.fetchall()
+            )
+            for account in held:
+                release_account(account, run, error_text=message)
+            if run and run.state == "running":
+                run._finish("failed", "unexpected_error", message)
+            connection.last_sync_at = fields.Datetime.now()
+
+        self._with_retry_on_conflict(commit, stop)
 
     def _work(self, engine):
-        """This worker's share of the run; False when it stopped for lack of time."""
+        """Drive the engine; False when it stopped for lack of time."""
         self.ensure_one()
         try:
             if self.phase == "structure":

@@ -184,6 +184,18 @@ class LedgerSyncTransaction(models.Model):
                     count=len(pending),
                 )
             )
+        # Synced transactions keep their currency even while it is inactive in Odoo; a bank
+        # statement cannot be in an inactive currency.
+        inactive = transactions.currency_id.filtered(lambda c: not c.active)
+        if inactive:
+            raise UserError(
+                _(
+                    "Transactions in a currency that is not active in Odoo (%(currencies)s) "
+                    "cannot be exported to a bank statement: an administrator activates it "
+                    "first (Invoicing or Accounting > Configuration > Currencies).",
+                    currencies=", ".join(inactive.mapped("name")),
+                )
+            )
         for bank_account in transactions.bank_account_id:
             journal = bank_account.journal_id
             if not journal:

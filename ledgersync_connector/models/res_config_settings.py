@@ -211,7 +211,8 @@ class ResConfigSettings(models.TransientModel):
                     )
                 )
             # Verify again with the stored password; never after LedgerSync refused it.
-            password = connection._decrypted("password_encrypted")
+            with connection._key_errors_as_user_errors():
+                password = connection._decrypted("password_encrypted")
         connection = connection.action_connect(
             self.ledgersync_email, password, self.ledgersync_base_url
         )

@@ -29,6 +29,8 @@ _logger = logging.getLogger(__name__)
 
 # Errors after which no other bank account can do better in this run.
 RUN_STOPPING_ERRORS = (errors.AuthenticationError, errors.RateLimited, errors.Unreachable)
+# A bank account that fails in this many syncs in a row gets the administrators' To Do.
+ACCOUNT_FAILED_RUNS_ALERT = 3
 # Errors that concern one bank account; the others go on. OutOfTime: its page loop was
 # stopped because the worker's time ran out (the account is reported, the next run resumes).
 ACCOUNT_ERRORS = (
@@ -111,7 +113,7 @@ class SyncEngine:
         self.cr = run.env.cr
         self.api = api_client
         self.commit = commit
-        self.currency_ids = self._active_currency_ids()
+        self.currency_ids = self._currency_ids()
         self._consecutive_server_errors = 0
         self.seconds_left = float("inf")
         self._seconds_left_at = time.monotonic()
@@ -153,6 +155,7 @@ class SyncEngine:
                 continue
             BankAccount._archive_missing(client, seen_accounts)
             self._commit()
+        self.connection._alert_accounts_gone()
         self.env.flush_all()
         self.cr.execute(SQL("SELECT count(*) %s", accounts_to_sync(self.connection.id)))
         self.run.write({"accounts_total": self.cr.fetchone()[0], "phase": "transactions"})
@@ -198,6 +201,9 @@ class SyncEngine:
                    sync_worker_pid = pg_backend_pid()
              WHERE id = (
                 SELECT account.id %s
+                   -- a run that ended (failed) takes no more accounts
+                   AND EXISTS (SELECT 1 FROM ledgersync_sync_run
+                                WHERE id = %s AND state = 'running')
                    AND (account.sync_lease_until IS NULL
                         OR account.sync_lease_until < (now() at time zone 'UTC')
                         -- the worker holding the lease is gone (process killed)
@@ -211,6 +217,7 @@ class SyncEngine:
             """,
             const.ACCOUNT_LEASE_SECONDS,
             accounts_to_sync(self.connection.id, self.run.id),
+            self.run.id,
         )
         for attempt in range(1, MAX_TRIES_ON_CONCURRENCY_FAILURE + 1):
             try:
@@ -241,7 +248,8 @@ class SyncEngine:
             else:
                 history_done = self._load_history(account)
         except RUN_STOPPING_ERRORS as error:
-            self._release(account, error=error)
+            # Not this account's failure: the whole run stops.
+            self._release(account, error=error, account_failed=False)
             raise RunStopped(error) from error
         except ACCOUNT_ERRORS as error:
             self._release(account, error=error)
@@ -255,22 +263,17 @@ class SyncEngine:
         self._release(account, history_done=history_done)
         self.worker._add_counts(accounts_done=1)
 
-    def _release(self, account, error=None, history_done=False):
-        values = {
-            "sync_lease_until": False,
-            "sync_worker_pid": False,
-            "last_sync_run_id": self.run.id,
-        }
-        if history_done:
-            values["initial_sync_done"] = True
-        if error is None:
-            values.update(last_sync_error=False, last_synced_at=utc_now())
-        else:
-            values["last_sync_error"] = describe_error(self.env, error)
-            _logger.warning(
-                "LedgerSync: bank account %s not synced: %s", account.id, values["last_sync_error"]
-            )
-        account.write(values)
+    def _release(self, account, error=None, history_done=False, account_failed=True):
+        error_text = None if error is None else describe_error(self.env, error)
+        if error_text:
+            _logger.warning("LedgerSync: bank account %s not synced: %s", account.id, error_text)
+        release_account(
+            account,
+            self.run,
+            error_text=error_text,
+            history_done=history_done,
+            account_failed=account_failed,
+        )
 
     def _load_history(self, account):
         """Initial load: the history in date windows, oldest first, resumable per window.
@@ -425,9 +428,54 @@ class SyncEngine:
         )
         _execute_values(self.cr, statement, rows)
 
-    def _active_currency_ids(self):
-        self.cr.execute(SQL("SELECT name, id FROM res_currency WHERE active"))
-        return dict(self.cr.fetchall())
+    def _currency_ids(self):
+        """{ISO code: res.currency id} of every currency Odoo knows, inactive ones too: a
+        fresh database has most currencies (CAD, EUR ...) inactive, and transactions are
+        shown in their own currency all the same. (Exporting them to a bank statement needs
+        the currency active: ledgersync.transaction says so there.)"""
+        currencies = (
+            self.env["res.currency"].with_context(active_test=False).search_fetch([], ["name"])
+        )
+        return {currency.name: currency.id for currency in currencies}
+
+
+def release_account(account, run, error_text=None, history_done=False, account_failed=True):
+    """Free ``account``, synced by ``run``, or not: ``error_text`` says why.
+
+    A failure of the account itself (``account_failed``; not one that stops the whole
+    run, such as LedgerSync being unreachable) extends its streak of failed syncs; at
+    ACCOUNT_FAILED_RUNS_ALERT in a row the administrators get a To Do, marked done when
+    the account syncs again.
+    """
+    values = {
+        "sync_lease_until": False,
+        "sync_worker_pid": False,
+        "last_sync_run_id": run.id,
+    }
+    if history_done:
+        values["initial_sync_done"] = True
+    if error_text is None:
+        values.update(last_sync_error=False, last_synced_at=utc_now(), sync_failure_streak=0)
+    else:
+        values["last_sync_error"] = error_text
+        if account_failed:
+            values["sync_failure_streak"] = account.sync_failure_streak + 1
+    account.write(values)
+    connection = account.connection_id
+    if error_text is None:
+        connection._alert_account_recovered(account)
+    elif account_failed and account.sync_failure_streak >= ACCOUNT_FAILED_RUNS_ALERT:
+        connection._alert_account_failure(account)
+
+
+def describe_unexpected_error(env, error):
+    """A short, secret-free description of an error the sync does not expect: its type
+    only (its text may hold anything); the traceback goes to the server log."""
+    return env._(
+        "Unexpected error (%(error)s): the sync stopped. The server log has the details; "
+        "the next sync tries again.",
+        error=type(error).__name__,
+    )
 
 
 def describe_error(env, error):

@@ -81,9 +81,10 @@ _CURRENCY_INDEXES = tuple(index for index, column in enumerate(SYNCED_COLUMNS) i
 
 
 class CurrencyError(Exception):
-    """A currency that Odoo does not know, or that is not active."""
+    """A currency code that Odoo does not know (an inactive currency is known: Odoo
+    keeps every ISO currency, most of them inactive on a fresh database)."""
 
-    code = "currency_unavailable"
+    code = "currency_unknown"
 
     def __init__(self, currency_code):
         super().__init__(currency_code)
@@ -168,7 +169,8 @@ def plan_page(records, existing):
 
 
 def resolve_currency(code, currency_ids):
-    """The res.currency id for an ISO code, from the map of active currencies."""
+    """The res.currency id for an ISO code, from the map of Odoo's currencies (active or
+    not: the engine reads them with ``active_test=False``)."""
     try:
         return currency_ids[code]
     except KeyError:
@@ -178,8 +180,8 @@ def resolve_currency(code, currency_ids):
 def page_currencies(records, currency_ids):
     """{code: res.currency id} for the currencies of a page's live records.
 
-    Raises CurrencyError for the first one that is unknown or inactive, before anything of
-    the page is written.
+    Raises CurrencyError for the first one that Odoo does not know, before anything of the
+    page is written.
     """
     codes = dict.fromkeys(currency_code(record) for record in records if not record.deleted)
     return {code: resolve_currency(code, currency_ids) for code in codes}

@@ -9,3 +9,6 @@ from . import test_bank_account_guard
 from . import test_credentials
 from . import test_hostile_api
 from . import test_sync_workers
+from . import test_sync_failures
+from . import test_encryption_keys
+from . import test_admin_alerts

@@ -182,3 +182,56 @@ class LedgerSyncCase(SandboxMixin, TransactionCase):
         return self.connection(company).action_connect(
             email, password, base_url or self.sandbox.base_url
         )
+
+
+class SyncCase(LedgerSyncCase):
+    """A connected company whose first sync loads the whole sandbox history, and a commit
+    stand-in for the sync that tests can roll back to, as a crash would."""
+
+    # 3 clients x 2 accounts x 30 transactions; ba_d_0001_02 is the sandbox's EUR account.
+    sandbox_config = {
+        "clients": 3,
+        "accounts_per_client": 2,
+        "transactions_per_account": 30,
+        "pending_days": 40,
+    }
+
+    def setUp(self):
+        super().setUp()
+        self.env.ref("base.EUR").active = True
+        self.connection_record = self.connect()
+        # Whole sandbox history (400 days) in the first sync.
+        self.connection_record.history_days = 500
+        self.Transaction = self.env["ledgersync.transaction"].with_context(active_test=False)
+        self.BankAccount = self.env["ledgersync.bank.account"]
+
+    def savepoint_commit(self):
+        """A commit stand-in: each unit of work is kept behind a savepoint, so a simulated
+        crash rolls back exactly what a real crash would lose."""
+
+        def commit():
+            self.env.flush_all()
+            self.env.cr.execute("SAVEPOINT ledgersync_test_commit")
+            return float("inf")
+
+        commit()
+        return commit
+
+    def crash_rollback(self):
+        self.env.cr.execute("ROLLBACK TO SAVEPOINT ledgersync_test_commit")
+        self.env.invalidate_all()
+
+    def sync(self, trigger="scheduled", connection=None):
+        connection = connection or self.connection_record
+        run, out_of_time = connection._sync(trigger, commit=self.savepoint_commit())
+        self.assertFalse(out_of_time)
+        return run
+
+    def expected_total(self):
+        config = self.sandbox_config
+        return (
+            config["clients"] * config["accounts_per_client"] * config["transactions_per_account"]
+        )
+
+    def ledgersync_ids(self):
+        return self.Transaction.search([]).mapped("ledgersync_id")

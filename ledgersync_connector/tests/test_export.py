@@ -99,6 +99,25 @@ class TestExportToBankStatement(SandboxMixin, AccountTestInvoicingCommon):
             eur_transaction.action_export_to_statement()
         self.assertFalse(eur_transaction.statement_line_id)
 
+    def test_inactive_currency_is_shown_but_export_asks_to_activate_it(self):
+        eur = self.env.ref("base.EUR")
+        eur_transaction = self.env["ledgersync.transaction"].search(
+            [("bank_account_id", "=", self.eur_account.id), ("ledgersync_status", "=", "posted")],
+            limit=1,
+        )
+        eur_transaction.action_mark_reviewed()
+        eur_journal = self.bank_journal.copy({"name": "EUR Bank", "code": "EURB"})
+        eur_journal.currency_id = eur
+        self.eur_account.journal_id = eur_journal
+        eur.active = False
+        self.assertEqual(eur_transaction.currency_id, eur)
+        with self.assertRaisesRegex(UserError, r"not active in Odoo \(EUR\)"):
+            eur_transaction.with_user(self.bookkeeper).action_export_to_statement()
+        self.assertFalse(eur_transaction.statement_line_id)
+        eur.active = True
+        eur_transaction.with_user(self.bookkeeper).action_export_to_statement()
+        self.assertTrue(eur_transaction.statement_line_id)
+
     def test_accounting_administrators_can_export(self):
         manager = new_test_user(
             self.env,

@@ -5,66 +5,16 @@ from odoo import fields
 from odoo.tests import tagged
 
 from ..sync.engine import SyncEngine
-from .common import DEMO_EMAIL, OTHER_EMAIL, LedgerSyncCase
+from .common import DEMO_EMAIL, OTHER_EMAIL, SyncCase
 
 
-class SimulatedCrash(Exception):
-    """Stands for a killed worker."""
+class SimulatedCrash(BaseException):
+    """Stands for a killed worker: like SIGKILL, it escapes the sync's handling of
+    unexpected errors (``except Exception``), so nothing is cleaned up."""
 
 
 @tagged("post_install", "-at_install")
-class TestSync(LedgerSyncCase):
-    # 3 clients x 2 accounts x 30 transactions; ba_d_0001_02 is the sandbox's EUR account.
-    sandbox_config = {
-        "clients": 3,
-        "accounts_per_client": 2,
-        "transactions_per_account": 30,
-        "pending_days": 40,
-    }
-
-    def setUp(self):
-        super().setUp()
-        self.env.ref("base.EUR").active = True
-        self.connection_record = self.connect()
-        # Whole sandbox history (400 days) in the first sync.
-        self.connection_record.history_days = 500
-        self.Transaction = self.env["ledgersync.transaction"].with_context(active_test=False)
-        self.BankAccount = self.env["ledgersync.bank.account"]
-
-    # -- helpers --------------------------------------------------------------------
-
-    def savepoint_commit(self):
-        """A commit stand-in: each unit of work is kept behind a savepoint, so a simulated
-        crash rolls back exactly what a real crash would lose."""
-
-        def commit():
-            self.env.flush_all()
-            self.env.cr.execute("SAVEPOINT ledgersync_test_commit")
-            return float("inf")
-
-        commit()
-        return commit
-
-    def crash_rollback(self):
-        self.env.cr.execute("ROLLBACK TO SAVEPOINT ledgersync_test_commit")
-        self.env.invalidate_all()
-
-    def sync(self, trigger="scheduled"):
-        run, out_of_time = self.connection_record._sync(trigger, commit=self.savepoint_commit())
-        self.assertFalse(out_of_time)
-        return run
-
-    def expected_total(self):
-        config = self.sandbox_config
-        return (
-            config["clients"] * config["accounts_per_client"] * config["transactions_per_account"]
-        )
-
-    def ledgersync_ids(self):
-        return self.Transaction.search([]).mapped("ledgersync_id")
-
-    # -- tests ----------------------------------------------------------------------
-
+class TestSync(SyncCase):
     def test_the_sandbox_answers_in_this_process(self):
         """The seam of most Odoo tests: the API client's requests never open a socket."""
         with patch("socket.socket.connect", side_effect=AssertionError("a socket was opened")):
@@ -250,14 +200,33 @@ class TestSync(LedgerSyncCase):
         self.assertEqual(run.created_count, per_account)
         self.assertFalse(broken.last_sync_error)
 
-    def test_inactive_currency_is_a_clear_account_error(self):
-        self.env.ref("base.EUR").active = False
+    def test_inactive_currency_is_synced_in_its_currency(self):
+        # A fresh database: EUR exists in Odoo, but is not active.
+        eur = self.env.ref("base.EUR")
+        eur.active = False
+        run = self.sync("initial")
+        self.assertEqual(run.state, "done", run.error_message)
+        eur_account = self.BankAccount.search([("currency_code", "=", "EUR")])
+        self.assertEqual(eur_account.currency_id, eur)
+        self.assertFalse(eur_account.last_sync_error)
+        transactions = self.Transaction.search([("bank_account_id", "=", eur_account.id)])
+        self.assertEqual(len(transactions), self.sandbox_config["transactions_per_account"])
+        self.assertEqual(transactions.currency_id, eur)
+        self.assertEqual(len(self.ledgersync_ids()), self.expected_total())
+        self.assertFalse(eur.active, "the sync does not activate a currency")
+
+    def test_unknown_currency_is_a_clear_account_error(self):
+        self.sandbox.app.modify_bank_account("ba_d_0002_01", currency="XQQ")
         run = self.sync("initial")
         self.assertEqual(run.state, "partial")
-        eur_account = self.BankAccount.search([("currency_code", "=", "EUR")])
-        self.assertIn("Currency EUR", eur_account.last_sync_error)
-        self.assertIn("activates it", eur_account.last_sync_error)
-        self.assertFalse(self.Transaction.search([("bank_account_id", "=", eur_account.id)]))
+        account = self.BankAccount.search([("ledgersync_id", "=", "ba_d_0002_01")])
+        self.assertEqual(account.currency_code, "XQQ")
+        self.assertFalse(account.currency_id)
+        self.assertIn("Currency XQQ", account.last_sync_error)
+        self.assertIn("unknown", account.last_sync_error)
+        self.assertFalse(self.Transaction.search([("bank_account_id", "=", account.id)]))
+        per_account = self.sandbox_config["transactions_per_account"]
+        self.assertEqual(len(self.ledgersync_ids()), self.expected_total() - per_account)
 
     def test_auth_failures_turn_the_status_red(self):
         for state in ("subscription_inactive", "account_suspended", "account_locked"):
