@@ -190,3 +190,21 @@ def describe(env, code, detail=None):
     reason = translate(env, entry.reason)
     hint = translate(env, entry.hint) if entry.hint else False
     return (f"{reason} ({detail})" if detail else reason), hint
+
+
+def describe_unexpected_error(env, error):
+    """A short, secret-free description of an error the sync does not expect: its type
+    only (its text may hold anything); the traceback goes to the server log."""
+    return env._(
+        "Unexpected error (%(error)s): the sync stopped. The server log has the details; "
+        "the next sync tries again.",
+        error=type(error).__name__,
+    )
+
+
+def describe_error(env, error):
+    """A short, secret-free description of a sync error for the account and the run."""
+    if hasattr(error, "currency_code"):  # sync.mapping.CurrencyError
+        return translate(env, failure(error.code).reason, code=error.currency_code or "(none)")
+    code = getattr(error, "code", type(error).__name__)
+    return f"{code}: {error}"[:500]

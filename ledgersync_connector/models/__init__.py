@@ -1,5 +1,6 @@
 from . import ledgersync_synced_mixin
 from . import ledgersync_admin_alert_mixin
+from . import ledgersync_secrets_mixin
 from . import ledgersync_connection
 from . import ledgersync_client
 from . import ledgersync_bank_account

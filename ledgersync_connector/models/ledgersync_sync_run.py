@@ -9,20 +9,14 @@ from odoo.service.model import (
 )
 from odoo.tools import SQL, mute_logger
 
-from .. import const
+from .. import const, failures
 from ..api import errors
 from ..crypto import SecretKeyError
 from ..dates import interval_hours
 from ..sync.commits import UnitsOfWork
-from ..sync.engine import (
-    RunStopped,
-    SyncEngine,
-    accounts_to_sync,
-    describe_error,
-    describe_unexpected_error,
-    release_account,
-)
+from ..sync.engine import RunStopped, SyncEngine, release_account
 from ..sync.mapping import CurrencyError
+from ..sync.queries import accounts_to_sync
 from .ledgersync_sync_worker import COUNTERS
 
 _logger = logging.getLogger(__name__)
@@ -330,7 +324,7 @@ class LedgerSyncSyncRun(models.Model):
             connection.id,
             exc_info=error,
         )
-        message = describe_unexpected_error(self.env, error)
+        message = failures.describe_unexpected_error(self.env, error)
 
         def stop():
             # The accounts this worker's database session holds a lease on.
@@ -377,7 +371,7 @@ class LedgerSyncSyncRun(models.Model):
             if isinstance(error, errors.AuthenticationError):
                 self.connection_id._record_failure(error.code)
                 state = "failed"
-            self._finish(state, error.code, describe_error(self.env, error))
+            self._finish(state, error.code, failures.describe_error(self.env, error))
 
         self._with_retry_on_conflict(commit, finish)
 

@@ -24,6 +24,7 @@ from .. import const, failures
 from ..api import errors
 from ..dates import date_windows, tomorrow_utc, utc_now
 from . import mapping
+from .queries import accounts_to_sync, execute_values, identifiers
 
 _logger = logging.getLogger(__name__)
 
@@ -57,36 +58,6 @@ INSERT_COLUMNS = (
     "write_uid",
     "write_date",
 )
-
-
-def _identifiers(names):
-    return SQL(", ").join(SQL.identifier(name) for name in names)
-
-
-def _execute_values(cr, statement, rows):
-    """Run ``statement``, an SQL whose ``%%s`` stands for a VALUES list, on all ``rows`` in
-    one query: psycopg2's execute_values quotes each row in C, far faster than one SQL
-    parameter per value. ``mogrify`` fills in the statement's own parameters and turns
-    its ``%%s`` into the placeholder execute_values expects."""
-    cr.execute_values(cr.mogrify(statement), rows, page_size=len(rows))
-
-
-def accounts_to_sync(connection_id, run_id=None):
-    """``FROM ... WHERE ...`` of the bank accounts (alias ``account``) that a sync of the
-    connection covers: the active ones of its active clients; with ``run_id``, only those
-    that run has not synced yet. The one definition of "accounts left to sync"."""
-    not_synced = (
-        SQL(" AND account.last_sync_run_id IS DISTINCT FROM %s", run_id) if run_id else SQL()
-    )
-    return SQL(
-        """
-          FROM ledgersync_bank_account account
-          JOIN ledgersync_client client ON client.id = account.client_id
-         WHERE account.connection_id = %s AND account.active AND client.active%s
-        """,
-        connection_id,
-        not_synced,
-    )
 
 
 class RunStopped(Exception):
@@ -150,7 +121,7 @@ class SyncEngine:
                 _logger.warning(
                     "LedgerSync: bank accounts of client %s not listed: %s",
                     client.id,
-                    describe_error(self.env, error),
+                    failures.describe_error(self.env, error),
                 )
                 continue
             BankAccount._archive_missing(client, seen_accounts)
@@ -264,7 +235,7 @@ class SyncEngine:
         self.worker._add_counts(accounts_done=1)
 
     def _release(self, account, error=None, history_done=False, account_failed=True):
-        error_text = None if error is None else describe_error(self.env, error)
+        error_text = None if error is None else failures.describe_error(self.env, error)
         if error_text:
             _logger.warning("LedgerSync: bank account %s not synced: %s", account.id, error_text)
         release_account(
@@ -394,9 +365,9 @@ class SyncEngine:
             INSERT INTO ledgersync_transaction (%s) VALUES %%s
             ON CONFLICT (bank_account_id, ledgersync_id) DO NOTHING
             """,
-            _identifiers(INSERT_COLUMNS),
+            identifiers(INSERT_COLUMNS),
         )
-        _execute_values(self.cr, statement, rows)
+        execute_values(self.cr, statement, rows)
 
     def _update(self, to_update, currency_ids):
         """One UPDATE of a page's changed (or reappearing) transactions."""
@@ -424,9 +395,9 @@ class SyncEngine:
             """,
             assignments,
             self.env.uid,
-            _identifiers(column.name for column in mapping.SQL_COLUMNS),
+            identifiers(column.name for column in mapping.SQL_COLUMNS),
         )
-        _execute_values(self.cr, statement, rows)
+        execute_values(self.cr, statement, rows)
 
     def _currency_ids(self):
         """{ISO code: res.currency id} of every currency Odoo knows, inactive ones too: a
@@ -466,22 +437,3 @@ def release_account(account, run, error_text=None, history_done=False, account_f
         connection._alert_account_recovered(account)
     elif account_failed and account.sync_failure_streak >= ACCOUNT_FAILED_RUNS_ALERT:
         connection._alert_account_failure(account)
-
-
-def describe_unexpected_error(env, error):
-    """A short, secret-free description of an error the sync does not expect: its type
-    only (its text may hold anything); the traceback goes to the server log."""
-    return env._(
-        "Unexpected error (%(error)s): the sync stopped. The server log has the details; "
-        "the next sync tries again.",
-        error=type(error).__name__,
-    )
-
-
-def describe_error(env, error):
-    """A short, secret-free description of a sync error for the account and the run."""
-    if isinstance(error, mapping.CurrencyError):
-        reason = failures.failure(error.code).reason
-        return failures.translate(env, reason, code=error.currency_code or "(none)")
-    code = getattr(error, "code", type(error).__name__)
-    return f"{code}: {error}"[:500]
