@@ -489,3 +489,32 @@ def scratch_dir(prefix):
         yield Path(path)
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def start_child(script, work, name, params, flag="--child"):
+    """Run ``script`` again in a child process, as ``script flag <params file>``: its
+    parameters go in a JSON file, its output in ``<name>.log``, its result in
+    ``<name>.result.json``. Returns (process, log, result path) for finish_child()."""
+    params = dict(params, result=str(work / f"{name}.result.json"))
+    params_path = work / f"{name}.params.json"
+    params_path.write_text(json.dumps(params))
+    log = open(work / f"{name}.log", "w")  # noqa: SIM115 - closed by finish_child
+    process = subprocess.Popen(
+        [sys.executable, str(Path(script).resolve()), flag, str(params_path)],
+        cwd=REPO,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    return process, log, Path(params["result"])
+
+
+def finish_child(name, process, log, result_path, timeout=1800):
+    """Wait for a child of start_child(); its result, or exit with its log's end."""
+    try:
+        status = process.wait(timeout)
+    finally:
+        log.close()
+    if status != 0 or not result_path.exists():
+        print(Path(log.name).read_text()[-6000:], file=sys.stderr)
+        sys.exit(f"child process {name} failed (exit {status}; log {log.name})")
+    return json.loads(result_path.read_text())

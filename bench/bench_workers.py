@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -100,30 +99,11 @@ def child_cron(params):
 # =========================================================================== parent side
 
 
-def child_command(mode, params_path):
-    return [sys.executable, str(Path(__file__).resolve()), f"--{mode}", str(params_path)]
-
-
 def start_child(work, mode, name, params):
-    params = dict(params, result=str(work / f"{name}.result.json"))
-    params_path = work / f"{name}.params.json"
-    params_path.write_text(json.dumps(params))
-    log = open(work / f"{name}.log", "w")  # noqa: SIM115 - closed by finish_child
-    process = subprocess.Popen(
-        child_command(mode, params_path), cwd=lib.REPO, stdout=log, stderr=subprocess.STDOUT
-    )
-    return process, log, Path(params["result"])
+    return lib.start_child(__file__, work, name, params, flag=f"--{mode}")
 
 
-def finish_child(name, process, log, result_path, timeout=1800):
-    try:
-        status = process.wait(timeout)
-    finally:
-        log.close()
-    if status != 0 or not result_path.exists():
-        print(Path(log.name).read_text()[-6000:], file=sys.stderr)
-        sys.exit(f"child process {name} failed (exit {status}; log {log.name})")
-    return json.loads(result_path.read_text())
+finish_child = lib.finish_child
 
 
 def wait_ready(name, log_path, process, timeout=120):
