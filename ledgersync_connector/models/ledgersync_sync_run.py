@@ -76,6 +76,11 @@ class LedgerSyncSyncRun(models.Model):
     )
     duration = fields.Float(string="Duration (s)", compute="_compute_duration", digits=(16, 1))
     accounts_total = fields.Integer(readonly=True)
+    # Where the first phase is: it resumes there after a call that ran out of time.
+    clients_listed = fields.Boolean(readonly=True)
+    last_client_listed_id = fields.Integer(
+        readonly=True, help="The last client whose bank accounts this run has listed."
+    )
     # The sums of the workers' counters (ledgersync.sync.worker).
     accounts_done = fields.Integer(compute="_compute_counters")
     accounts_failed = fields.Integer(compute="_compute_counters")
@@ -242,7 +247,7 @@ class LedgerSyncSyncRun(models.Model):
         worker_pid = self.env.cr.fetchone()[0]
         run = self._running_of(connection)
         if run:
-            if run.phase == "structure":
+            if run.phase == "structure" and run.worker_pid != worker_pid:
                 if not run._is_abandoned():
                     return None
                 run.worker_pid = worker_pid  # take over the first phase
@@ -352,8 +357,8 @@ class LedgerSyncSyncRun(models.Model):
         """Drive the engine; False when it stopped for lack of time."""
         self.ensure_one()
         try:
-            if self.phase == "structure":
-                engine.sync_structure()
+            if self.phase == "structure" and not engine.sync_structure():
+                return False
             return engine.sync_transactions()
         except RunStopped as stop:
             self._finish_on_error(stop.error, engine.commit)

@@ -24,7 +24,7 @@ from .. import const, failures
 from ..api import errors
 from ..dates import date_windows, tomorrow_utc, utc_now
 from . import mapping
-from .queries import accounts_to_sync, execute_values, identifiers
+from .queries import accounts_to_sync, claim_next_account, execute_values, identifiers
 
 _logger = logging.getLogger(__name__)
 
@@ -91,20 +91,37 @@ class SyncEngine:
 
     # ------------------------------------------------------------------ structure
 
-    def sync_structure(self):
-        """Clients, then each active client's bank accounts; archive what vanished."""
+    def sync_structure(self, min_seconds_left=const.CRON_MIN_SECONDS_LEFT):
+        """Clients, then each active client's bank accounts; archive what vanished.
+
+        Resumable: the run keeps whether its clients are listed and the last client whose
+        bank accounts are, each written with the work it stands for. Returns False when
+        time ran low before the last client (the next call goes on from there)."""
         Client = self.env["ledgersync.client"]
-        seen_clients = set()
-        for page in self.api.iter_client_pages(
-            limit=const.CLIENT_PAGE_SIZE, time_left=self._page_time_left
-        ):
-            Client._upsert_from_api(self.connection, page.items)
-            seen_clients.update(item.id for item in page.items)
-        Client._archive_missing(self.connection, seen_clients)
-        self._commit()
+        progressed = not self.run.clients_listed  # each call does one unit at least
+        if not self.run.clients_listed:
+            seen_clients = set()
+            for page in self.api.iter_client_pages(
+                limit=const.CLIENT_PAGE_SIZE, time_left=self._page_time_left
+            ):
+                Client._upsert_from_api(self.connection, page.items)
+                seen_clients.update(item.id for item in page.items)
+            Client._archive_missing(self.connection, seen_clients)
+            self.run.clients_listed = True
+            self._commit()
         # The sync's own rights: people may write only a bank account's journal.
         BankAccount = self.env["ledgersync.bank.account"].sudo()
-        for client in Client.search([("connection_id", "=", self.connection.id)]):
+        clients = Client.search(
+            [
+                ("connection_id", "=", self.connection.id),
+                ("id", ">", self.run.last_client_listed_id),
+            ],
+            order="id",
+        )
+        for client in clients:
+            if progressed and self.seconds_left < min_seconds_left:
+                return False
+            progressed = True
             seen_accounts = set()
             try:
                 for page in self.api.iter_bank_account_pages(
@@ -115,7 +132,7 @@ class SyncEngine:
                     BankAccount._upsert_from_api(client, page.items, self.currency_ids)
                     seen_accounts.update(item.id for item in page.items)
             except errors.OutOfTime:
-                raise  # the other clients would not do better: the run ends here
+                return False  # this client's accounts are listed again by the next call
             except ACCOUNT_ERRORS as error:
                 # Keep this client's accounts as they are; the others go on.
                 _logger.warning(
@@ -123,14 +140,16 @@ class SyncEngine:
                     client.id,
                     failures.describe_error(self.env, error),
                 )
-                continue
-            BankAccount._archive_missing(client, seen_accounts)
+            else:
+                BankAccount._archive_missing(client, seen_accounts)
+            self.run.last_client_listed_id = client.id
             self._commit()
         self.connection._alert_accounts_gone()
         self.env.flush_all()
         self.cr.execute(SQL("SELECT count(*) %s", accounts_to_sync(self.connection.id)))
         self.run.write({"accounts_total": self.cr.fetchone()[0], "phase": "transactions"})
         self._commit()
+        return True
 
     # ------------------------------------------------------------------ transactions
 
@@ -165,31 +184,7 @@ class SyncEngine:
 
     def _claim_next_account(self):
         self.env.flush_all()
-        claim = SQL(
-            """
-            UPDATE ledgersync_bank_account
-               SET sync_lease_until = (now() at time zone 'UTC') + %s * interval '1 second',
-                   sync_worker_pid = pg_backend_pid()
-             WHERE id = (
-                SELECT account.id %s
-                   -- a run that ended (failed) takes no more accounts
-                   AND EXISTS (SELECT 1 FROM ledgersync_sync_run
-                                WHERE id = %s AND state = 'running')
-                   AND (account.sync_lease_until IS NULL
-                        OR account.sync_lease_until < (now() at time zone 'UTC')
-                        -- the worker holding the lease is gone (process killed)
-                        OR NOT EXISTS (SELECT 1 FROM pg_stat_activity
-                                        WHERE pid = account.sync_worker_pid))
-                 ORDER BY account.id
-                 LIMIT 1
-                   FOR UPDATE OF account SKIP LOCKED
-             )
-            RETURNING id
-            """,
-            const.ACCOUNT_LEASE_SECONDS,
-            accounts_to_sync(self.connection.id, self.run.id),
-            self.run.id,
-        )
+        claim = claim_next_account(self.connection.id, self.run.id)
         for attempt in range(1, MAX_TRIES_ON_CONCURRENCY_FAILURE + 1):
             try:
                 # Under REPEATABLE READ the claim fails when another worker changed the

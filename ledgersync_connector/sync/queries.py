@@ -2,6 +2,8 @@
 
 from odoo.tools import SQL
 
+from .. import const
+
 
 def identifiers(names):
     return SQL(", ").join(SQL.identifier(name) for name in names)
@@ -30,4 +32,35 @@ def accounts_to_sync(connection_id, run_id=None):
         """,
         connection_id,
         not_synced,
+    )
+
+
+def claim_next_account(connection_id, run_id):
+    """Take the next bank account that the run has not synced and nobody holds (or whose
+    holder is gone): a lease for this database session, skipping accounts locked by
+    another worker's claim. Returns the account's id, or no row."""
+    return SQL(
+        """
+        UPDATE ledgersync_bank_account
+           SET sync_lease_until = (now() at time zone 'UTC') + %s * interval '1 second',
+               sync_worker_pid = pg_backend_pid()
+         WHERE id = (
+            SELECT account.id %s
+               -- a run that ended (failed) takes no more accounts
+               AND EXISTS (SELECT 1 FROM ledgersync_sync_run
+                            WHERE id = %s AND state = 'running')
+               AND (account.sync_lease_until IS NULL
+                    OR account.sync_lease_until < (now() at time zone 'UTC')
+                    -- the worker holding the lease is gone (process killed)
+                    OR NOT EXISTS (SELECT 1 FROM pg_stat_activity
+                                    WHERE pid = account.sync_worker_pid))
+             ORDER BY account.id
+             LIMIT 1
+               FOR UPDATE OF account SKIP LOCKED
+         )
+        RETURNING id
+        """,
+        const.ACCOUNT_LEASE_SECONDS,
+        accounts_to_sync(connection_id, run_id),
+        run_id,
     )

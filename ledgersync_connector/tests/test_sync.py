@@ -22,6 +22,36 @@ class TestSync(SyncCase):
         self.assertEqual(run.state, "done", run.error_message)
         self.assertEqual(len(self.ledgersync_ids()), self.expected_total())
 
+    def test_the_first_phase_resumes_where_it_stopped(self):
+        """Time runs out while bank accounts are listed: the next call goes on from the
+        next client, without listing the clients or any client's accounts twice."""
+        stats = self.sandbox.app.stats
+        clients_before, accounts_before = stats["clients"], stats["bank_accounts"]
+        savepoint = self.savepoint_commit()
+
+        def commit_until_an_account_is_listed():
+            savepoint()
+            return -1.0 if self.BankAccount.search_count([]) else float("inf")
+
+        run, out_of_time = self.connection_record._sync(
+            "initial", commit=commit_until_an_account_is_listed
+        )
+        self.assertTrue(out_of_time)
+        self.assertEqual((run.state, run.phase), ("running", "structure"))
+        self.assertTrue(run.clients_listed)
+        self.assertEqual(self.BankAccount.search_count([]), 2)  # the first client's
+        self.assertFalse(self.ledgersync_ids())
+
+        resumed, out_of_time = self.connection_record._sync("scheduled", commit=savepoint)
+        self.assertFalse(out_of_time)
+        self.assertEqual(resumed, run)
+        self.assertEqual(run.state, "done", run.error_message)
+        self.assertEqual(run.accounts_total, 6)
+        self.assertEqual(len(self.ledgersync_ids()), self.expected_total())
+        stats = self.sandbox.app.stats
+        self.assertEqual(stats["clients"] - clients_before, 1)
+        self.assertEqual(stats["bank_accounts"] - accounts_before, 3)
+
     def test_initial_sync_brings_everything_once(self):
         run = self.sync("initial")
         self.assertEqual(run.state, "done", run.error_message)
@@ -145,7 +175,10 @@ class TestSync(SyncCase):
         self.assertEqual(len(set(ids)), len(ids))
 
     def test_concurrent_trigger_reports_already_running(self):
-        self.env.cr.execute("SELECT pg_backend_pid()")
+        # Another live database session than this worker's own (which would resume).
+        self.env.cr.execute(
+            "SELECT pid FROM pg_stat_activity WHERE backend_type = 'checkpointer' LIMIT 1"
+        )
         live_worker = self.env.cr.fetchone()[0]
         run = self.env["ledgersync.sync.run"].create(
             {
@@ -298,7 +331,11 @@ class TestSync(SyncCase):
             # A spent slice: each call syncs one bank account, then hands back to Odoo.
             patch("odoo.addons.ledgersync_connector.const.CRON_SLICE_SECONDS", 0),
         ):
-            self.Connection._cron_sync()
+            # The first phase works in slices too: the clients, then one client's bank
+            # accounts a call (3 clients); the call that ends it syncs one bank account.
+            for _call in range(4):
+                self.Connection._cron_sync()
+            self.assertEqual(progress[:3], [(0, 1)] * 3)
             run = self.connection_record.sync_run_ids
             self.assertEqual(run.state, "running")
             self.assertEqual(run.accounts_done, 1)
