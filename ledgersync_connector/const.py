@@ -66,6 +66,10 @@ UPDATED_SINCE_OVERLAP_SECONDS = 3600
 ACCOUNT_LEASE_SECONDS = 600
 # A run whose heartbeat is older than this is taken over by the next worker.
 RUN_STALE_SECONDS = 900
+# A first phase whose worker's database session has done nothing for this long is taken
+# over: that worker's call ended (its connection went back to Odoo's pool). A working
+# worker is never idle that long: Odoo ends a cron call after limit_time_real_cron (120 s).
+IDLE_WORKER_SECONDS = 120
 # One call of the scheduled action works this long, then reports its progress; Odoo calls
 # it again at once while work is left (well under Odoo's 120 s worker time limit).
 CRON_SLICE_SECONDS = 45

@@ -165,12 +165,24 @@ class LedgerSyncSyncRun(models.Model):
         return None
 
     def _is_abandoned(self):
-        """True when the worker that started the run is gone or silent for too long."""
+        """True when the worker that holds the first phase is gone, silent for too long,
+        or done with its call (its database session idle, back in Odoo's pool)."""
         self.ensure_one()
         stale_before = fields.Datetime.now() - timedelta(seconds=const.RUN_STALE_SECONDS)
         if self.heartbeat_at < stale_before:
             return True
-        self.env.cr.execute(SQL("SELECT 1 FROM pg_stat_activity WHERE pid = %s", self.worker_pid))
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT 1 FROM pg_stat_activity
+                 WHERE pid = %s
+                   AND (state IS DISTINCT FROM 'idle'
+                        OR state_change > clock_timestamp() - %s * interval '1 second')
+                """,
+                self.worker_pid,
+                const.IDLE_WORKER_SECONDS,
+            )
+        )
         return not self.env.cr.fetchone()
 
     def _finish(self, state, error_code=False, error_message=False):

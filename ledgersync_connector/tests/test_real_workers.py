@@ -269,6 +269,30 @@ class TestRealWorkers(SandboxMixin, TransactionCase):
             self.assertTrue(account)
             self.assertEqual(account.sync_worker_pid, engine.worker.worker_pid)
 
+    def test_a_first_phase_left_by_an_idle_session_is_taken_over(self):
+        """The worker that held the first phase ended its call: its database session is
+        idle in Odoo's pool. After IDLE_WORKER_SECONDS the next worker takes over."""
+        with self.real_env() as env, self.real_env() as other_env:
+            other_env.cr.execute("SELECT pg_backend_pid()")
+            idle_pid = other_env.cr.fetchone()[0]
+            other_env.cr.commit()  # the session is idle from now on
+            run = env["ledgersync.sync.run"].create(
+                {"connection_id": self.connection_id, "trigger": "manual", "worker_pid": idle_pid}
+            )
+
+            def abandoned():
+                env.cr.commit()  # PostgreSQL shows sessions as they were when a transaction began
+                return run._is_abandoned()
+
+            time.sleep(0.2)
+            self.assertFalse(abandoned(), "an idle session is not abandoned at once")
+            with patch("odoo.addons.ledgersync_connector.const.IDLE_WORKER_SECONDS", 0.1):
+                self.assertTrue(abandoned())
+                # A session at work (in a transaction) is never taken over.
+                other_env.cr.execute("SELECT 1")
+                time.sleep(0.2)
+                self.assertFalse(abandoned())
+
     # -- the separate Odoo process ----------------------------------------------------
 
     def start_odoo_process(self, script):
