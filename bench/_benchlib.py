@@ -99,6 +99,17 @@ def pg_connect(dbname, autocommit=False):
     return connection
 
 
+def db_rows(db, sql, params=None):
+    """All rows of one query on ``db``, on a connection of its own (autocommit)."""
+    connection = pg_connect(db, autocommit=True)
+    try:
+        with connection.cursor() as cr:
+            cr.execute(sql, params)
+            return cr.fetchall()
+    finally:
+        connection.close()
+
+
 def pg_env():
     settings = pg_settings()
     return dict(

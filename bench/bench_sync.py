@@ -517,13 +517,7 @@ def run_child(work, name, params):
 
 
 def db_scalar(db, query, params=None):
-    connection = lib.pg_connect(db, autocommit=True)
-    try:
-        with connection.cursor() as cr:
-            cr.execute(query, params)
-            return cr.fetchone()
-    finally:
-        connection.close()
+    return lib.db_rows(db, query, params)[0]
 
 
 def crash_test(work, db, base_params, sandbox, kill_fraction):

@@ -118,14 +118,7 @@ def wait_ready(name, log_path, process, timeout=120):
     sys.exit(f"cron process {name} did not get ready")
 
 
-def query(db, sql, params=None):
-    connection = lib.pg_connect(db, autocommit=True)
-    try:
-        with connection.cursor() as cr:
-            cr.execute(sql, params)
-            return cr.fetchall()
-    finally:
-        connection.close()
+query = lib.db_rows
 
 
 def measure(work, db, workers, params, sandbox, timeout):

@@ -140,6 +140,17 @@ class SandboxMixin:
         self.sandbox.app.reset()
 
 
+def company_user(env, company, login, groups):
+    """A test user of ``company`` only, with ``groups`` (comma-separated xml ids)."""
+    return new_test_user(
+        env,
+        login=login,
+        groups=groups,
+        company_id=company.id,
+        company_ids=[Command.set(company.ids)],
+    )
+
+
 class TwoCompaniesMixin:
     """Company A (the current one) and company B, both allowed to the test's user, and
     users of company A only: an accountant (invoicing rights) and an accounting manager."""
@@ -157,13 +168,7 @@ class TwoCompaniesMixin:
 
     @classmethod
     def company_a_user(cls, login, groups):
-        return new_test_user(
-            cls.env,
-            login=login,
-            groups=groups,
-            company_id=cls.company_a.id,
-            company_ids=[Command.set(cls.company_a.ids)],
-        )
+        return company_user(cls.env, cls.company_a, login, groups)
 
 
 class LedgerSyncCase(SandboxMixin, TransactionCase):

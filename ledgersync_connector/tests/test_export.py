@@ -1,9 +1,9 @@
 from odoo.exceptions import AccessError, UserError
-from odoo.tests import new_test_user, tagged
+from odoo.tests import tagged
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
-from .common import DEMO_EMAIL, PASSWORD, SandboxMixin
+from .common import DEMO_EMAIL, PASSWORD, SandboxMixin, company_user
 
 
 @tagged("post_install", "-at_install")
@@ -23,26 +23,17 @@ class TestExportToBankStatement(SandboxMixin, AccountTestInvoicingCommon):
         cls.bank_journal = cls.company_data["default_journal_bank"]
         cls.expense_account = cls.company_data["default_account_expense"]
         cls.vendor = cls.env["res.partner"].create({"name": "Office Depot"})
-        cls.bookkeeper = new_test_user(
-            cls.env,
-            login="ledgersync_bookkeeper",
-            groups="account.group_account_basic",
-            company_id=cls.env.company.id,
-            company_ids=[cls.env.company.id],
+        cls.bookkeeper = company_user(
+            cls.env, cls.env.company, "ledgersync_bookkeeper", "account.group_account_basic"
         )
-        cls.invoicing_user = new_test_user(
-            cls.env,
-            login="ledgersync_invoicing_only",
-            groups="account.group_account_invoice",
-            company_id=cls.env.company.id,
-            company_ids=[cls.env.company.id],
+        cls.invoicing_user = company_user(
+            cls.env, cls.env.company, "ledgersync_invoicing_only", "account.group_account_invoice"
         )
-        cls.accounting_admin = new_test_user(
+        cls.accounting_admin = company_user(
             cls.env,
-            login="ledgersync_accounting_manager",
-            groups="account.group_account_manager",
-            company_id=cls.env.company.id,
-            company_ids=[cls.env.company.id],
+            cls.env.company,
+            "ledgersync_accounting_manager",
+            "account.group_account_manager",
         )
 
     def setUp(self):
@@ -119,12 +110,11 @@ class TestExportToBankStatement(SandboxMixin, AccountTestInvoicingCommon):
         self.assertTrue(eur_transaction.statement_line_id)
 
     def test_accounting_administrators_can_export(self):
-        manager = new_test_user(
+        manager = company_user(
             self.env,
-            login="ledgersync_accounting_admin",
-            groups="account.group_account_manager",
-            company_id=self.env.company.id,
-            company_ids=[self.env.company.id],
+            self.env.company,
+            "ledgersync_accounting_admin",
+            "account.group_account_manager",
         )
         self.posted.with_user(manager).action_export_to_statement()
         self.assertEqual(len(self.posted.statement_line_id), 3)
