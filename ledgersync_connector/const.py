@@ -12,8 +12,8 @@ USER_AGENT = "odoo-ledgersync-connector"
 # Seconds. One float per request: Odoo's test harness compares `timeout < 10`.
 REQUEST_TIMEOUT = 10.0
 # Each HTTP exchange (connect, request, headers, body) ends within REQUEST_TIMEOUT seconds
-# on the monotonic clock, however slowly the server trickles its answer (name resolution
-# excepted). Wall-clock bound of LedgerSyncApiClient.verify() (login + first page of
+# on the monotonic clock, however slowly the server trickles its answer or its name
+# resolves. Wall-clock bound of LedgerSyncApiClient.verify() (login + first page of
 # clients), all exchanges together.
 VERIFY_DEADLINE = 8.0
 
