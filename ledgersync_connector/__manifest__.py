@@ -6,7 +6,7 @@
     "license": "LGPL-3",
     "author": "ledgersync_connector contributors",
     "website": "https://github.com/ledgersync/ledgersync_connector",
-    "depends": ["base_setup", "mail", "account"],
+    "depends": ["base_setup", "bus", "mail", "account"],
     "external_dependencies": {"python": ["cryptography", "requests", "urllib3"]},
     "data": [
         "security/ledgersync_security.xml",
@@ -21,6 +21,9 @@
         "views/menus.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "ledgersync_connector/static/src/**/*",
+        ],
         "web.assets_tests": [
             "ledgersync_connector/static/tests/tours/*.js",
         ],

@@ -9,3 +9,4 @@ from . import ledgersync_sync_worker
 from . import ledgersync_sync_run
 from . import ledgersync_sync_workers
 from . import res_config_settings
+from . import ir_websocket
