@@ -99,9 +99,12 @@ class LedgerSyncTransaction(models.Model):
         # line to fill it.
         field = self._fields[field_name]
         comodel_domain = kwargs.get("comodel_domain")
-        if field.type == "many2one" and comodel_domain:
-            if not self.env[field.comodel_name].search_count(comodel_domain, limit=1):
-                return {"values": []}
+        if (
+            field.type == "many2one"
+            and comodel_domain
+            and not self.env[field.comodel_name].search_count(comodel_domain, limit=1)
+        ):
+            return {"values": []}
         return super().search_panel_select_multi_range(field_name, **kwargs)
 
     @api.depends("match_type")
