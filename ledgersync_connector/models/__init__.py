@@ -8,5 +8,7 @@ from . import ledgersync_transaction
 from . import ledgersync_sync_worker
 from . import ledgersync_sync_run
 from . import ledgersync_sync_workers
+from . import ledgersync_export
+from . import ledgersync_export_accounting_cs
 from . import res_config_settings
 from . import ir_websocket
