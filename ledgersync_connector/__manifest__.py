@@ -17,9 +17,10 @@
         "views/ledgersync_sync_run_views.xml",
         "views/ledgersync_connection_views.xml",
         "views/ledgersync_client_views.xml",
-        "views/res_config_settings_views.xml",
         "views/ledgersync_export_views.xml",
         "views/ledgersync_export_accounting_cs_views.xml",
+        "views/ledgersync_firmadmin_import_views.xml",
+        "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],
     "assets": {
