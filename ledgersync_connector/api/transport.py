@@ -3,6 +3,7 @@
 import requests
 from requests.adapters import HTTPAdapter
 from requests.auth import AuthBase
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
@@ -44,12 +45,32 @@ class _WatchedPool:
         return connection
 
 
-class WatchedHTTPConnectionPool(_WatchedPool, HTTPConnectionPool):
+class _WatchedConnection:
+    """Reports its socket to the request's deadline watch once connected: when an answer
+    ends the connection (``Connection: close``), http.client takes the socket away from
+    the connection while the body is still read from it."""
+
+    def connect(self):
+        super().connect()
+        watch = current_watch()
+        if watch is not None:
+            watch.attach_socket(self.sock)
+
+
+class WatchedHTTPConnection(_WatchedConnection, HTTPConnection):
     pass
+
+
+class WatchedHTTPSConnection(_WatchedConnection, HTTPSConnection):
+    pass
+
+
+class WatchedHTTPConnectionPool(_WatchedPool, HTTPConnectionPool):
+    ConnectionCls = WatchedHTTPConnection
 
 
 class WatchedHTTPSConnectionPool(_WatchedPool, HTTPSConnectionPool):
-    pass
+    ConnectionCls = WatchedHTTPSConnection
 
 
 POOL_CLASSES = {"http": WatchedHTTPConnectionPool, "https": WatchedHTTPSConnectionPool}
