@@ -51,10 +51,11 @@ class _WatchedConnection:
     the connection while the body is still read from it."""
 
     def connect(self):
-        super().connect()
+        result = super().connect()
         watch = current_watch()
         if watch is not None:
             watch.attach_socket(self.sock)
+        return result
 
 
 class WatchedHTTPConnection(_WatchedConnection, HTTPConnection):

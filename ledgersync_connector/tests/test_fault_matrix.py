@@ -14,6 +14,7 @@ Every case checks the same three things:
 
 import base64
 import logging
+import re
 import time
 from datetime import timedelta
 from unittest.mock import patch
@@ -115,13 +116,16 @@ class TestFaultMatrix(SyncCase):
     # -- what every case asserts ------------------------------------------------------
 
     def capture_logs(self):
-        """Every record of the ``odoo`` and root loggers during the test; the addon logs at
-        DEBUG too (its requests and their outcomes)."""
+        """Every record of the ``odoo`` and root loggers during the test, from INFO up (what
+        a production server logs by default), and the addon's from DEBUG up (its requests
+        and their outcomes)."""
         self.logs = CapturedLogs()
-        addon_logger = logging.getLogger("odoo.addons.ledgersync_connector")
-        level = addon_logger.level
-        addon_logger.setLevel(logging.DEBUG)
-        self.addCleanup(addon_logger.setLevel, level)
+        levels = {"": logging.INFO, "odoo": logging.INFO}
+        levels["odoo.addons.ledgersync_connector"] = logging.DEBUG
+        for name, level in levels.items():
+            logger = logging.getLogger(name)
+            self.addCleanup(logger.setLevel, logger.level)
+            logger.setLevel(min(level, logger.getEffectiveLevel()))
         for name in ("odoo", ""):
             logger = logging.getLogger(name)
             logger.addHandler(self.logs)
@@ -147,18 +151,23 @@ class TestFaultMatrix(SyncCase):
         runs = self.env["ledgersync.sync.run"].search([])
         accounts = self.BankAccount.with_context(active_test=False).search([])
         texts = {
-            "logs": self.logs.text(),
+            "logs": [self.logs.text()],
             "runs": runs.mapped("error_message"),
             "connections": connections.mapped("failure_detail")
             + connections.mapped("failure_reason"),
             "chatter": connections.message_ids.mapped("body"),
             "bank accounts": accounts.mapped("last_sync_error"),
         }
-        for secret in (PASSWORD, NEW_PASSWORD, *self.tokens):
-            for form in spellings(secret):
-                for where, text in texts.items():
-                    text = str(text).lower()
-                    self.assertNotIn(form, text, f"a secret ({form}) is in the {where}")
+        forms = set().union(*map(spellings, (PASSWORD, NEW_PASSWORD, *self.tokens)))
+        leaks = [
+            (where, line)
+            for where, values in texts.items()
+            for value in values
+            if value
+            for line in str(value).lower().splitlines()
+            if any(form in line for form in forms)
+        ]
+        self.assertEqual(leaks, [], "a secret is in these lines")
 
     def ledgersync_rows(self):
         """{transaction id: (bank account id, date, amount, status)} of every transaction
@@ -265,36 +274,53 @@ class TestFaultMatrix(SyncCase):
         self.app.faults.clear()
         return self.assert_done(self.sync(), created)
 
-    def one_account_fails(self, error, *, initial=False):
-        """The faulty run: BROKEN fails alone with ``error`` (its last_sync_error), its
-        position stays where it was, the other accounts sync. With ``initial``, on the first
-        sync (BROKEN's history is lost); otherwise on an incremental sync after a new
-        transaction reached BROKEN and another one a healthy account (BROKEN's is lost)."""
+    def assert_account_failed(self, run, error, position=None):
+        """BROKEN failed alone with ``error`` (a text, or a pattern); the run is partial; no
+        lease is left; BROKEN's position (cursor, history loaded, initial sync done) is
+        ``position`` when given."""
+        broken = self.account(BROKEN)
+        self.assertEqual((run.state, run.error_code), ("partial", "accounts_failed"))
+        self.assertEqual((run.accounts_done, run.accounts_failed), (4, 1))
+        if isinstance(error, re.Pattern):
+            self.assertRegex(broken.last_sync_error, error)
+            error = broken.last_sync_error
+        self.assertEqual(broken.last_sync_error, error)
+        self.assertEqual(
+            run.error_message,
+            f"1 bank accounts could not be synced:\n{broken.client_id.name} / "
+            f"{broken.display_name}: {error}",
+        )
+        if position is not None:
+            self.assertEqual(
+                (broken.sync_cursor, broken.history_loaded_until, broken.initial_sync_done),
+                position,
+            )
+        self.assertFalse(self.BankAccount.search([("sync_lease_until", "!=", False)]))
+        self.assert_status("connected")
+
+    def one_account_fails(self, kind, error, *, initial=False, **options):
+        """A fault of ``kind`` on BROKEN's transactions, then the faulty run: BROKEN fails
+        alone with ``error`` (its last_sync_error), its position stays where it was, the
+        other accounts sync. With ``initial``, on the first sync (BROKEN's history is lost);
+        otherwise on an incremental sync after a new transaction reached BROKEN and another
+        one a healthy account (BROKEN's is lost)."""
         if initial:
             lost = self.ids_of(BROKEN)
         else:
             self.sync("initial")
             lost = [self.app.add_transaction(BROKEN, amount="-7.25")["id"]]
             self.app.add_transaction(HEALTHY, amount="-3.50")
+        self.fault_on(kind, **options)
         broken = self.account(BROKEN)
         position = (broken.sync_cursor, broken.history_loaded_until, broken.initial_sync_done)
         run = self.sync("initial" if initial else "scheduled")
-        broken = self.account(BROKEN)
-        self.assertEqual((run.state, run.error_code), ("partial", "accounts_failed"))
-        self.assertEqual((run.accounts_done, run.accounts_failed), (4, 1))
-        self.assertEqual(
-            run.error_message,
-            f"1 bank accounts could not be synced:\n{broken.client_id.name} / "
-            f"{broken.display_name}: {error}",
-        )
-        self.assertEqual(broken.last_sync_error, error)
-        self.assertEqual(
-            (broken.sync_cursor, broken.history_loaded_until, broken.initial_sync_done), position
-        )
-        self.assertFalse(self.BankAccount.search([("sync_lease_until", "!=", False)]))
-        self.assert_status("connected")
+        self.assert_account_failed(run, error, position)
         self.assertEqual(self.row_difference(), dict(NO_DIFFERENCE, lost=lost))
         return run
+
+    @property
+    def host(self):
+        return self.sandbox.base_url.removeprefix("http://")
 
     @staticmethod
     def transactions_call(account):
@@ -381,7 +407,9 @@ class TestFaultMatrix(SyncCase):
                         f"{state}: {reason} ({what}: HTTP 403) LedgerSync says: {says}",
                     )
                     self.assert_status("failed", state, reason)
-                    self.assertEqual(self.connection_record.login_blocked, state == "account_locked")
+                    self.assertEqual(
+                        self.connection_record.login_blocked, state == "account_locked"
+                    )
                     # Posted in the chatter (the state change's tracking may come after it).
                     bodies = self.connection_record.message_ids.filtered("body").mapped("body")
                     self.assertIn(f"LedgerSync connection failed: {reason}", bodies[0])
@@ -429,16 +457,279 @@ class TestFaultMatrix(SyncCase):
         self.assert_no_secret()
 
     def test_5xx_burst_longer_than_the_retries(self):
-        self.fault_on("server_error", status=503)
         error = (
             "server_error: LedgerSync answered with a server error. "
             f"({self.transactions_call(BROKEN)}: HTTP 503) "
             "LedgerSync says: Simulated server failure."
         )
-        self.one_account_fails(error, initial=True)
+        self.one_account_fails("server_error", error, initial=True, status=503)
         # Three attempts (two retries) per request, one request: the first window.
         self.assertEqual(self.app.stats["by_account"][BROKEN], 3)
         self.assert_recovers(created=self.sandbox_config["transactions_per_account"])
         self.assertFalse(self.account(BROKEN).last_sync_error)
         self.assertTrue(self.account(BROKEN).initial_sync_done)
+        self.assert_no_secret()
+
+    # -- time ---------------------------------------------------------------------------
+
+    def test_timeouts_end_the_run_within_the_deadline(self):
+        self.client_options["max_retries"] = 1
+        self.sync("initial")
+        added = self.app.add_transaction(BROKEN, amount="-9.99")
+        self.fault_on("hang", delay=5)
+        started = time.monotonic()
+        run = self.sync()
+        # Two attempts of at most one second each (the client's timeout), and the rest.
+        self.assertLess(time.monotonic() - started, 4.0)
+        self.assertEqual((run.state, run.error_code), ("partial", "timeout"))
+        self.assertEqual(
+            run.error_message, f"timeout: LedgerSync at {self.host} did not answer in time."
+        )
+        self.assert_status("connected")
+        self.assertEqual(self.row_difference(), dict(NO_DIFFERENCE, lost=[added["id"]]))
+        self.assert_recovers(created=1)
+        self.assert_no_secret()
+
+    def test_a_slow_drip_server_is_cut_at_the_deadline(self):
+        # Save Integration: one deadline for the whole verification, however the bytes drip.
+        self.client_options["timeout"] = const.REQUEST_TIMEOUT
+        self.app.faults.add("drip", endpoint="login", delay=0.5)
+        started = time.monotonic()
+        with patch.object(const, "VERIFY_DEADLINE", 2.0):
+            connection = self.connect()
+        self.assertLess(time.monotonic() - started, 3.0)
+        self.assertEqual(connection, self.connection_record)
+        self.assert_status(
+            "failed",
+            "timeout",
+            "LedgerSync did not answer in time. (no answer within 2.0 seconds)",
+        )
+        self.app.faults.clear()
+        self.reconnect()
+        # A data request: its own deadline (the client's timeout, 1 s here).
+        self.client_options["timeout"] = 1.0
+        self.sync("initial")
+        added = self.app.add_transaction(BROKEN, amount="-9.99")
+        self.fault_on("drip", delay=0.5)
+        started = time.monotonic()
+        run = self.sync()
+        self.assertLess(time.monotonic() - started, 3.0)
+        self.assertEqual((run.state, run.error_code), ("partial", "timeout"))
+        self.assertEqual(
+            run.error_message, f"timeout: LedgerSync at {self.host} did not answer in time."
+        )
+        self.assert_status("connected")
+        self.assertEqual(self.row_difference(), dict(NO_DIFFERENCE, lost=[added["id"]]))
+        self.assert_recovers(created=1)
+        self.assert_no_secret()
+
+    # -- answers that are not the contract's ---------------------------------------------
+
+    def test_html_truncated_and_wrong_shapes(self):
+        answer_to = f"protocol_error: LedgerSync's answer to {self.transactions_call(BROKEN)}"
+        not_json = "truncated, or the base URL does not point to the LedgerSync API."
+
+        def not_json_answer(content_type):
+            return re.compile(
+                rf"{re.escape(answer_to)} is not valid JSON \({re.escape(content_type)}, "
+                rf"\d+ bytes\): {re.escape(not_json)}$"
+            )
+
+        cases = {
+            "html": not_json_answer("text/html"),
+            "truncated": not_json_answer("application/json"),
+            "wrong_shape": f"{answer_to} has no 'data' list.",
+            "bad_record": (
+                f"protocol_error: Item 0 of the answer to {self.transactions_call(BROKEN)} "
+                "has no 'id'."
+            ),
+            "empty": (
+                "protocol_error: LedgerSync sent an empty answer to "
+                f"{self.transactions_call(BROKEN)}."
+            ),
+        }
+        self.sync("initial")
+        for kind, error in cases.items():
+            with self.subTest(kind=kind):
+                added = self.app.add_transaction(BROKEN, amount="-7.25")
+                self.fault_on(kind)
+                run = self.sync()
+                self.assert_account_failed(run, error)
+                self.assertEqual(self.row_difference(), dict(NO_DIFFERENCE, lost=[added["id"]]))
+                self.assert_recovers(created=1)
+        # The same on the listing of the clients stops the run: nothing can be trusted.
+        clients = "protocol_error: LedgerSync's answer to GET /v1/clients"
+        for kind, error in (
+            ("html", f"{clients} is not valid JSON (text/html, 154 bytes): {not_json}"),
+            ("wrong_shape", f"{clients} has no 'data' list."),
+        ):
+            with self.subTest(kind=kind, endpoint="clients"):
+                self.app.faults.add(kind, endpoint="clients")
+                run = self.sync()
+                self.assertEqual((run.state, run.error_code), ("partial", "protocol_error"))
+                self.assertEqual(run.error_message, error)
+                self.assert_status("connected")
+                self.assert_recovers(created=0)
+        self.assert_no_secret()
+
+    def test_a_huge_body_is_refused(self):
+        # Streamed without Content-Length (the review's 300 MB login answer): cut at the cap.
+        self.app.faults.add("huge", endpoint="login")
+        connection = self.connect()
+        self.assertEqual(connection, self.connection_record)
+        self.assert_status(
+            "failed",
+            "protocol_error",
+            "LedgerSync sent an answer this connector does not understand.",
+        )
+        self.app.faults.clear()
+        self.reconnect()
+        # Announced by its Content-Length: refused before a byte of it is read.
+        error = (
+            f"protocol_error: LedgerSync's answer to {self.transactions_call(BROKEN)} is too "
+            "large (over 4096 KB): the base URL may not point to the LedgerSync API."
+        )
+        self.one_account_fails(
+            "html",
+            error,
+            body="x" * (const.MAX_RESPONSE_BYTES + 1),
+            content_type="application/json",
+        )
+        self.assert_recovers(created=1)
+        self.assert_no_secret()
+
+    def test_an_endless_cursor_stops_at_the_page_limit(self):
+        with patch.object(const, "MAX_PAGES_PER_QUERY", 5):
+            error = (
+                f"protocol_error: LedgerSync's answer to {self.transactions_call(BROKEN)} went "
+                "on for more than 5 pages: stopped."
+            )
+            self.one_account_fails("endless", error)
+        self.assertEqual(self.app.stats["by_account"][BROKEN], 2 + 5)  # the first sync's 2
+        self.assert_recovers(created=1)
+        self.assert_no_secret()
+
+    def test_out_of_range_numbers(self):
+        error = re.compile(
+            r"protocol_error: Transaction 'tx_d_0002_01_n\d+' has an amount 'amount' out of "
+            r"bounds \(at most 15 digits before the decimal point and 6 after\): '1e999999999'\.$"
+        )
+        self.one_account_fails("patch", error, body={"amount": "1e999999999"})
+        self.assert_recovers(created=1)
+        # A token said to live 10**12 seconds lives a day at most.
+        self.app.faults.add("patch", endpoint="login", body={"expires_in": 10**12})
+        self.app.expire_tokens()
+        self.app.add_transaction(HEALTHY, amount="-4.00")
+        logins = self.logins()
+        run = self.assert_done(self.sync(), created=1)
+        self.assertEqual(self.logins(), logins + 1)
+        expires_at = self.connection_record.token_expires_at
+        self.assertLessEqual(
+            expires_at,
+            fields.Datetime.now() + timedelta(seconds=const.TOKEN_LIFETIME_MAX_SECONDS + 60),
+        )
+        self.assertEqual(run.accounts_failed, 0)
+        self.assert_no_secret()
+
+    # -- the sync's own faults -----------------------------------------------------------
+
+    def test_a_crash_between_pages_then_resume(self):
+        original_apply = SyncEngine._apply_page
+        calls = {"n": 0}
+
+        def crashing_apply(engine, account, records):
+            calls["n"] += 1
+            if calls["n"] == 5:
+                raise SimulatedCrash
+            return original_apply(engine, account, records)
+
+        # Small pages, so that an account spans several of them.
+        with patch.object(const, "TRANSACTION_PAGE_SIZE", 4):
+            with patch.object(SyncEngine, "_apply_page", crashing_apply):
+                # Not assertRaises: Odoo's rolls back to a savepoint taken before the "commits".
+                try:
+                    self.connection_record._sync("initial", commit=self.savepoint_commit())
+                except SimulatedCrash:
+                    self.crash_rollback()
+                else:
+                    self.fail("the simulated crash did not happen")
+            run = self.connection_record.sync_run_ids
+            self.assertEqual((run.state, run.phase), ("running", "transactions"))
+            kept = self.Transaction.search_count([])
+            self.assertGreater(kept, 0, "pages before the crash stay committed")
+            self.assertLess(kept, self.expected_total())
+            # A killed worker's backend disappears, which frees its lease; this test's
+            # "worker" shares the test's backend, so its lease is expired by hand.
+            self.BankAccount.search([]).write({"sync_lease_until": "2000-01-01 00:00:00"})
+            resumed = self.sync()
+        self.assertEqual(resumed, run, "the crashed run is taken over")
+        self.assert_done(run)
+        self.assertEqual(run.created_count, self.expected_total())
+        self.assert_no_secret()
+
+    def test_the_cron_and_a_manual_run_at_once(self):
+        self.connection_record.action_sync_now()  # Sync Now: the cron is triggered
+        answers = []
+        original_apply = SyncEngine._apply_page
+
+        def apply_and_press_sync_now(engine, account, records):
+            # Sync Now pressed again while the cron's run is going.
+            if not answers:
+                answers.append(self.connection_record.action_sync_now())
+            return original_apply(engine, account, records)
+
+        with patch.object(SyncEngine, "_apply_page", apply_and_press_sync_now):
+            self.Connection._cron_sync()
+            self.Connection._cron_sync()  # the scheduled call right after: nothing to do
+        (notice,) = answers
+        self.assertEqual(notice["params"]["type"], "warning")
+        self.assertEqual(notice["params"]["title"], "LedgerSync sync already running")
+        run = self.connection_record.sync_run_ids
+        self.assertEqual(len(run), 1, "one run")
+        self.assertEqual(run.trigger, "manual")
+        self.assertFalse(self.connection_record.sync_requested)
+        self.assert_done(run, created=self.expected_total())
+        # Each account's history was asked for once: two date windows, no more.
+        by_account = self.app.stats["by_account"]
+        self.assertEqual(by_account, dict.fromkeys(by_account, 2))
+        self.assertEqual(len(by_account), 4)
+        self.assert_no_secret()
+
+    # -- LedgerSync's data changing ---------------------------------------------------------
+
+    def test_pending_then_posted(self):
+        self.sync("initial")
+        pending = self.Transaction.search([("ledgersync_status", "=", "pending")], limit=1)
+        self.assertTrue(pending, "the sandbox has pending transactions in its last days")
+        pending.write({"review_state": "reviewed", "partner_id": self.env.user.partner_id.id})
+        self.app.post_transaction(pending.ledgersync_id, amount="-123.45")
+        run = self.assert_done(self.sync(), created=0)
+        self.assertEqual(run.updated_count, 1)
+        self.assertEqual((pending.ledgersync_status, pending.amount), ("posted", -123.45))
+        # The accountant's review is never overwritten by the sync.
+        self.assertEqual(pending.review_state, "reviewed")
+        self.assertEqual(pending.partner_id, self.env.user.partner_id)
+        self.assert_no_secret()
+
+    def test_tombstones(self):
+        self.sync("initial")
+        pending = self.Transaction.search([("ledgersync_status", "=", "pending")], limit=1)
+        self.app.delete_transaction(pending.ledgersync_id)
+        run = self.assert_done(self.sync(), created=0)
+        self.assertEqual(run.archived_count, 1)
+        self.assertFalse(pending.active, "archived, never deleted")
+        # It reappears upstream: the same row comes back.
+        self.app.restore_transaction(pending.ledgersync_id)
+        run = self.assert_done(self.sync(), created=0)
+        self.assertEqual(run.updated_count, 1)
+        self.assertTrue(pending.active)
+        self.assert_no_secret()
+
+    def test_late_back_dated_rows(self):
+        self.sync("initial")
+        old_date = fields.Date.today() - timedelta(days=200)
+        added = self.app.add_transaction(BROKEN, date=old_date.isoformat(), amount="-99.95")
+        self.assert_done(self.sync(), created=1)
+        row = self.Transaction.search([("ledgersync_id", "=", added["id"])])
+        self.assertEqual((row.date, row.amount), (old_date, -99.95))
         self.assert_no_secret()
