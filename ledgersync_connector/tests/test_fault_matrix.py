@@ -479,8 +479,11 @@ class TestFaultMatrix(SyncCase):
         self.fault_on("hang", delay=5)
         started = time.monotonic()
         run = self.sync()
-        # Two attempts of at most one second each (the client's timeout), and the rest.
-        self.assertLess(time.monotonic() - started, 4.0)
+        # Two attempts (one retry) of one second each, the client's timeout; the rest of
+        # the run takes well under a second (the margin is for a loaded machine).
+        elapsed = time.monotonic() - started
+        self.assertGreaterEqual(elapsed, 2.0)
+        self.assertLess(elapsed, 4.5)
         self.assertEqual((run.state, run.error_code), ("partial", "timeout"))
         self.assertEqual(
             run.error_message, f"timeout: LedgerSync at {self.host} did not answer in time."
@@ -497,7 +500,7 @@ class TestFaultMatrix(SyncCase):
         started = time.monotonic()
         with patch.object(const, "VERIFY_DEADLINE", 2.0):
             connection = self.connect()
-        self.assertLess(time.monotonic() - started, 3.0)
+        self.assertLess(time.monotonic() - started, 2.0 + 2.0)  # the login drips for 100 s
         self.assertEqual(connection, self.connection_record)
         self.assert_status(
             "failed",
@@ -513,7 +516,7 @@ class TestFaultMatrix(SyncCase):
         self.fault_on("drip", delay=0.5)
         started = time.monotonic()
         run = self.sync()
-        self.assertLess(time.monotonic() - started, 3.0)
+        self.assertLess(time.monotonic() - started, 1.0 + 2.5)
         self.assertEqual((run.state, run.error_code), ("partial", "timeout"))
         self.assertEqual(
             run.error_message, f"timeout: LedgerSync at {self.host} did not answer in time."
