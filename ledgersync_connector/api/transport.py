@@ -63,14 +63,6 @@ class _GuardedConnection:
         raise error
 
 
-class GuardedHTTPConnection(_GuardedConnection, HTTPConnection):
-    pass
-
-
-class GuardedHTTPSConnection(_GuardedConnection, HTTPSConnection):
-    pass
-
-
 class _WatchedPool:
     """Reports each connection it hands out (one per attempt) to the request's deadline
     watch (deadline.py), which shuts it down when the attempt outlives its time."""
@@ -83,12 +75,33 @@ class _WatchedPool:
         return connection
 
 
+class _WatchedConnection:
+    """Reports its socket to the request's deadline watch once connected: when an answer
+    ends the connection (``Connection: close``), http.client takes the socket away from
+    the connection while the body is still read from it."""
+
+    def connect(self):
+        result = super().connect()
+        watch = current_watch()
+        if watch is not None:
+            watch.attach_socket(self.sock)
+        return result
+
+
+class LedgerSyncHTTPConnection(_WatchedConnection, _GuardedConnection, HTTPConnection):
+    pass
+
+
+class LedgerSyncHTTPSConnection(_WatchedConnection, _GuardedConnection, HTTPSConnection):
+    pass
+
+
 class WatchedHTTPConnectionPool(_WatchedPool, HTTPConnectionPool):
-    ConnectionCls = GuardedHTTPConnection
+    ConnectionCls = LedgerSyncHTTPConnection
 
 
 class WatchedHTTPSConnectionPool(_WatchedPool, HTTPSConnectionPool):
-    ConnectionCls = GuardedHTTPSConnection
+    ConnectionCls = LedgerSyncHTTPSConnection
 
 
 POOL_CLASSES = {"http": WatchedHTTPConnectionPool, "https": WatchedHTTPSConnectionPool}
