@@ -85,3 +85,12 @@ CRON_MIN_SECONDS_LEFT = 0
 CRON_PAGE_LOOP_OVERRUN_SECONDS = 40
 # After this many bank accounts in a row fail with a server error, the run stops.
 MAX_CONSECUTIVE_SERVER_ERRORS = 5
+
+# -- Load Transactions (on demand, a date range of one bank account) ----------------------
+
+# A range is loaded in windows of at most this many days: the resume point and the unit of
+# its progress. A range of at most one window loads at once, while the person waits; a
+# longer one in the background (the sync's scheduled action).
+RANGE_WINDOW_DAYS = 31
+# The longest range one load may ask for.
+RANGE_MAX_DAYS = 366

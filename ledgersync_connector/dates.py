@@ -69,3 +69,11 @@ def date_windows(start_date=None, end_date=None, max_days=const.MAX_WINDOW_DAYS)
 def interval_hours(interval_type, interval_number):
     """The length in hours of an ir.cron interval (``interval_type``, ``interval_number``)."""
     return interval_number * INTERVAL_HOURS.get(interval_type, 1)
+
+
+def range_progress(start, end, loaded_until):
+    """Percentage of the days start..end (both included) loaded up to ``loaded_until``
+    (None: nothing loaded yet)."""
+    days = (end - start).days + 1
+    loaded = (loaded_until - start).days + 1 if loaded_until else 0
+    return 100.0 * min(max(loaded, 0), days) / days

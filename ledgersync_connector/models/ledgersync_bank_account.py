@@ -1,5 +1,5 @@
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 
 ACCOUNT_TYPES = ("checking", "savings", "credit_card", "other")
 BANK_LINK_STATES = ("ok", "broken", "needs_mfa")
@@ -61,6 +61,9 @@ class LedgerSyncBankAccount(models.Model):
         help="Odoo bank journal whose statements receive this account's reviewed transactions.",
     )
     transaction_ids = fields.One2many("ledgersync.transaction", "bank_account_id")
+    range_load_status = fields.Char(
+        string="Loading", compute="_compute_range_load_status", help="A Load Transactions going on."
+    )
     transaction_count = fields.Integer(compute="_compute_transaction_count")
 
     # Sync bookkeeping (see sync/engine.py).
@@ -76,9 +79,9 @@ class LedgerSyncBankAccount(models.Model):
     )
     last_synced_at = fields.Datetime(readonly=True, copy=False)
     last_sync_error = fields.Char(readonly=True, copy=False)
-    last_sync_run_id = fields.Many2one(
-        "ledgersync.sync.run", readonly=True, copy=False, check_company=True
-    )
+    # The run is the firm's (its connection's company), the account its client's books
+    # company: no company check between them.
+    last_sync_run_id = fields.Many2one("ledgersync.sync.run", readonly=True, copy=False)
     sync_lease_until = fields.Datetime(readonly=True, copy=False)
     sync_worker_pid = fields.Integer(
         readonly=True, copy=False, help="PostgreSQL backend of the worker holding the lease."
@@ -112,6 +115,23 @@ class LedgerSyncBankAccount(models.Model):
                     )
                 )
         return super().write(vals)
+
+    def _compute_range_load_status(self):
+        # The runs are the firm's (its connection's company): read with the sync's rights.
+        runs = self.env["ledgersync.range.load"]._running(self)
+        by_account = {run.range_bank_account_id.id: run for run in runs}
+        for account in self:
+            run = by_account.get(account.id)
+            if not run:
+                account.range_load_status = False
+                continue
+            account.range_load_status = self.env._(
+                "Loading the transactions of %(start)s to %(end)s from LedgerSync: %(progress)s%% "
+                "done.",
+                start=fields.Date.to_string(run.range_start),
+                end=fields.Date.to_string(run.range_end),
+                progress=round(run.progress),
+            )
 
     @api.depends("mask", "institution")
     def _compute_display_mask(self):
@@ -150,6 +170,76 @@ class LedgerSyncBankAccount(models.Model):
                 record.connection_status if record.connection_status in BANK_LINK_STATES else False
             ),
             "last_refreshed_at": self._datetime_from_api(record.last_refreshed_at),
+        }
+
+    def action_create_journal(self):
+        """Create the Odoo bank journal of this account in its client's books company, in
+        the account's currency (activated if it is inactive) and named with its masked
+        number; accounting managers of that company (who may create journals)."""
+        self.ensure_one()
+        _ = self.env._
+        if self.journal_id:
+            raise UserError(
+                _(
+                    "“%(account)s” already has the bank journal %(journal)s.",
+                    account=self.display_name,
+                    journal=self.journal_id.display_name,
+                )
+            )
+        company = self.company_id
+        if not company.chart_template:
+            raise UserError(
+                _(
+                    "%(company)s has no chart of accounts yet, so it cannot have a bank "
+                    "journal: set up its accounting first (Accounting → Configuration → "
+                    "Settings, in that company).",
+                    company=company.name,
+                )
+            )
+        currency = self.currency_id
+        if not currency:
+            raise UserError(
+                _(
+                    "LedgerSync reports the currency %(code)s for “%(account)s”, which Odoo "
+                    "does not know: no journal can be created in it.",
+                    code=self.currency_code or "?",
+                    account=self.display_name,
+                )
+            )
+        # Accounting managers, who may create journals, may also activate currencies.
+        activated = not currency.active
+        if activated:
+            currency.active = True
+        journal = (
+            self.env["account.journal"]
+            .with_company(company)
+            .create(
+                {
+                    "name": self.display_name,
+                    "type": "bank",
+                    "company_id": company.id,
+                    "currency_id": currency.id if currency != company.currency_id else False,
+                }
+            )
+        )
+        self.journal_id = journal
+        note = _("Bank journal %(journal)s created.", journal=journal.display_name)
+        if activated:
+            note = _(
+                "%(note)s The currency %(currency)s was not active in Odoo: it is now.",
+                note=note,
+                currency=currency.name,
+            )
+        self.message_post(body=note)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "warning" if activated else "success",
+                "message": note,
+                "sticky": activated,
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
         }
 
     def action_open_transactions(self):

@@ -96,6 +96,13 @@ class LedgerSyncConnection(models.Model):
     history_start_date = fields.Date(
         help="Load history from this day instead (overrides the number of days)."
     )
+    client_company_id = fields.Many2one(
+        "res.company",
+        string="Books Company of New Clients",
+        ondelete="set null",
+        help="The company that keeps the books of clients new in LedgerSync (empty: this "
+        "firm's company). Each client's own mapping is changed on the client.",
+    )
     client_ids = fields.One2many("ledgersync.client", "connection_id", string="Clients")
     sync_run_ids = fields.One2many("ledgersync.sync.run", "connection_id", string="Sync Runs")
     sync_requested = fields.Boolean(
@@ -212,9 +219,17 @@ class LedgerSyncConnection(models.Model):
         for vals in vals_list:
             if "base_url" in vals:
                 vals["base_url"] = self._checked_base_url(vals["base_url"])
-        return super().create(vals_list)
+        connections = super().create(vals_list)
+        Client = self.env["ledgersync.client"]
+        for connection in connections.filtered("client_company_id"):
+            Client._check_books_company(connection, connection.client_company_id)
+        return connections
 
     def write(self, vals):
+        if vals.get("client_company_id"):
+            company = self.env["res.company"].browse(vals["client_company_id"])
+            for connection in self:
+                self.env["ledgersync.client"]._check_books_company(connection, company)
         if "base_url" in vals:
             vals = dict(vals, base_url=self._checked_base_url(vals["base_url"]))
         if "password_encrypted" not in vals:
@@ -392,6 +407,13 @@ class LedgerSyncConnection(models.Model):
             connection._forget_secrets(**DISCONNECTED)
             connection.message_post(body=self.env._("Disconnected from LedgerSync."))
         return True
+
+    # ------------------------------------------------------------------ clients' books
+
+    def _new_client_company(self):
+        """The company that keeps the books of a client new in LedgerSync."""
+        self.ensure_one()
+        return self.client_company_id or self.company_id
 
     # ------------------------------------------------------------------ sync
 

@@ -12,7 +12,7 @@ from odoo.tools import SQL, mute_logger
 from .. import const, failures
 from ..api import errors
 from ..crypto import SecretKeyError
-from ..dates import interval_hours
+from ..dates import interval_hours, range_progress
 from ..sync.commits import UnitsOfWork
 from ..sync.engine import RunStopped, SyncEngine, release_account
 from ..sync.mapping import CurrencyError
@@ -93,6 +93,13 @@ class LedgerSyncSyncRun(models.Model):
     error_code = fields.Char(readonly=True)
     error_message = fields.Text(readonly=True)
     progress = fields.Float(compute="_compute_progress")
+    # A range load (trigger "range", see ledgersync.range.load): one account, start..end.
+    range_bank_account_id = fields.Many2one(
+        "ledgersync.bank.account", string="Bank Account", readonly=True, ondelete="cascade"
+    )
+    range_start = fields.Date(string="From", readonly=True)
+    range_end = fields.Date(string="To", readonly=True)
+    range_loaded_until = fields.Date(readonly=True, help="Loaded up to this day (included).")
 
     @api.depends("started_at", "connection_id")
     def _compute_display_name(self):
@@ -107,11 +114,14 @@ class LedgerSyncSyncRun(models.Model):
             end = run.ended_at or now
             run.duration = (end - run.started_at).total_seconds() if run.started_at else 0.0
 
-    @api.depends("accounts_total", "accounts_done")
+    @api.depends("accounts_total", "accounts_done", "range_loaded_until")
     def _compute_progress(self):
         for run in self:
             total = run.accounts_total
             run.progress = 100.0 * run.accounts_done / total if total else 0.0
+            if run.trigger == "range":  # in days
+                start, end, until = run.range_start, run.range_end, run.range_loaded_until
+                run.progress = range_progress(start, end, until)
 
     @api.depends("started_at", *(f"worker_ids.{name}" for name in COUNTERS))
     def _compute_counters(self):
@@ -240,9 +250,14 @@ class LedgerSyncSyncRun(models.Model):
 
     @api.model
     def _running_of(self, connection):
-        """The run of ``connection`` that is going on (empty if none)."""
+        """The sync of ``connection`` going on (empty if none); range loads go beside it."""
         return self.search(
-            [("connection_id", "=", connection.id), ("state", "=", "running")], limit=1
+            [
+                ("connection_id", "=", connection.id),
+                ("state", "=", "running"),
+                ("trigger", "!=", "range"),
+            ],
+            limit=1,
         )
 
     @api.model
@@ -323,15 +338,8 @@ class LedgerSyncSyncRun(models.Model):
         """This worker's share of the run; False when it stopped for lack of time."""
         self.ensure_one()
         connection = self.connection_id
-        try:
-            api_client = connection._api_client()
-        except SecretKeyError as error:
-            connection._record_failure(error.code, error.detail or False)
-            self._finish("failed", error.code, connection.failure_reason)
-            return True
-        except errors.ConfigurationError as error:  # a base URL the server no longer allows
-            connection._record_failure(error.code)
-            self._finish("failed", error.code, str(error))
+        api_client = self._api_client_or_finish()
+        if api_client is None:
             return True
         engine = SyncEngine(self, self._new_worker(), api_client, commit)
         try:
@@ -349,6 +357,19 @@ class LedgerSyncSyncRun(models.Model):
 
         self._with_retry_on_conflict(commit, wrap_up)
         return finished
+
+    def _api_client_or_finish(self):
+        """The connection's API client; None, with the run failed, when none can be made."""
+        connection = self.connection_id
+        try:
+            return connection._api_client()
+        except SecretKeyError as error:
+            connection._record_failure(error.code, error.detail or False)
+            self._finish("failed", error.code, connection.failure_reason)
+        except errors.ConfigurationError as error:  # a base URL the server no longer allows
+            connection._record_failure(error.code)
+            self._finish("failed", error.code, str(error))
+        return None
 
     @api.model
     def _stop_on_unexpected_error(self, connection, run, error, commit):
@@ -437,6 +458,10 @@ class LedgerSyncSyncRun(models.Model):
             cron._commit_progress()
             return slice_end - time.monotonic()
 
+        # The ranges that people asked to load come first: they wait for them.
+        if not self.env["ledgersync.range.load"]._cron_loads(commit):
+            cron._commit_progress(0, remaining=1)
+            return
         connections = self.env["ledgersync.connection"].search(
             [("state", "=", "connected"), ("login_blocked", "=", False)]
         )

@@ -60,6 +60,13 @@ class ResConfigSettings(models.TransientModel):
         store=True,
         readonly=False,
     )
+    ledgersync_client_company_id = fields.Many2one(
+        "res.company",
+        string="LedgerSync Books Company of New Clients",
+        compute="_compute_ledgersync_client_company_id",
+        store=True,
+        readonly=False,
+    )
     ledgersync_sync_interval_hours = fields.Integer(
         string="LedgerSync Sync Interval (hours)",
         compute="_compute_ledgersync_sync_interval_hours",
@@ -120,6 +127,13 @@ class ResConfigSettings(models.TransientModel):
             )
 
     @api.depends("company_id")
+    def _compute_ledgersync_client_company_id(self):
+        for settings in self:
+            settings.ledgersync_client_company_id = (
+                settings.ledgersync_connection_id.client_company_id
+            )
+
+    @api.depends("company_id")
     def _compute_ledgersync_sync_interval_hours(self):
         cron = self._ledgersync_cron()
         hours = interval_hours(cron.interval_type, cron.interval_number) if cron else 1
@@ -168,6 +182,8 @@ class ResConfigSettings(models.TransientModel):
         }
         if any(connection[name] != value for name, value in values.items()):
             connection.write(values)
+        if connection.client_company_id != self.ledgersync_client_company_id:
+            connection.client_company_id = self.ledgersync_client_company_id
 
     def _compute_ledgersync_password(self):
         self.ledgersync_password = False

@@ -97,7 +97,9 @@ class SyncEngine:
         Resumable: the run keeps whether its clients are listed and the last client whose
         bank accounts are, each written with the work it stands for. Returns False when
         time ran low before the last client (the next call goes on from there)."""
-        Client = self.env["ledgersync.client"]
+        # The sync's own rights: clients live in their books companies, which the user
+        # running the sync may not have among his current companies.
+        Client = self.env["ledgersync.client"].sudo()
         progressed = not self.run.clients_listed  # each call does one unit at least
         if not self.run.clients_listed:
             seen_clients = set()
@@ -199,7 +201,8 @@ class SyncEngine:
                     raise
                 self._commit()
         account = self.env["ledgersync.bank.account"].sudo()
-        account.invalidate_model(["sync_lease_until", "sync_worker_pid"])
+        # company_id: a client's books may have moved to another company since the last look.
+        account.invalidate_model(["sync_lease_until", "sync_worker_pid", "company_id"])
         # One commit for the previous account's release and this lease, which other
         # workers must see at once to skip this account.
         self._commit()
@@ -293,6 +296,38 @@ class SyncEngine:
                 # Only a complete answer moves the cursor: its order is by id, not by time.
                 account.sync_cursor = started
             self._commit()
+
+    def load_range(self, account, start, end):
+        """On demand (the Load Transactions wizard): ``account``'s transactions dated
+        ``start``..``end``, in windows of at most RANGE_WINDOW_DAYS days, through the same
+        pages and batches as the sync. The account's positions (history, cursor) stay as
+        they are: the next incremental sync catches what changes in the range all the same.
+
+        Resumable: the run keeps the last day loaded (``range_loaded_until``), written with
+        the page that completes its window. At least one window per call; raises
+        OutOfTime when the time left ends the call before the last one.
+        """
+        if self.run.range_loaded_until:
+            start = self.run.range_loaded_until + timedelta(days=1)
+        if start > end:
+            return
+        for index, (window_start, window_end) in enumerate(
+            date_windows(start, end, const.RANGE_WINDOW_DAYS)
+        ):
+            # A window is the unit of work here, as a bank account is in a sync.
+            if index and self.seconds_left <= 0:
+                raise errors.OutOfTime()
+            for page in self.api.iter_transaction_pages(
+                account.ledgersync_id,
+                start_date=window_start,
+                end_date=window_end,
+                limit=const.TRANSACTION_PAGE_SIZE,
+                time_left=self._page_time_left,
+            ):
+                self._apply_page(account, page.items)
+                if page.next_cursor is None:
+                    self.run.range_loaded_until = window_end
+                self._commit()
 
     # ------------------------------------------------------------------ one page
 

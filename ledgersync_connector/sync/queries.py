@@ -49,11 +49,7 @@ def claim_next_account(connection_id, run_id):
                -- a run that ended (failed) takes no more accounts
                AND EXISTS (SELECT 1 FROM ledgersync_sync_run
                             WHERE id = %s AND state = 'running')
-               AND (account.sync_lease_until IS NULL
-                    OR account.sync_lease_until < (now() at time zone 'UTC')
-                    -- the worker holding the lease is gone (process killed)
-                    OR NOT EXISTS (SELECT 1 FROM pg_stat_activity
-                                    WHERE pid = account.sync_worker_pid))
+               AND %s
              ORDER BY account.id
              LIMIT 1
                FOR UPDATE OF account SKIP LOCKED
@@ -63,4 +59,45 @@ def claim_next_account(connection_id, run_id):
         const.ACCOUNT_LEASE_SECONDS,
         accounts_to_sync(connection_id, run_id),
         run_id,
+        lease_free("account"),
+    )
+
+
+def lease_free(alias):
+    """The bank account ``alias`` is free to take: no lease, an expired one, or the worker
+    holding it is gone (process killed)."""
+    account = SQL.identifier(alias)
+    return SQL(
+        """(%s.sync_lease_until IS NULL
+            OR %s.sync_lease_until < (now() at time zone 'UTC')
+            OR NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = %s.sync_worker_pid))""",
+        account,
+        account,
+        account,
+    )
+
+
+def lease_held(alias):
+    """A live worker holds the bank account ``alias`` (it is being synced now)."""
+    return SQL("NOT %s", lease_free(alias))
+
+
+def claim_account(account_id):
+    """Take the bank account ``account_id`` if it is free and no other worker's claim locks
+    it (the Load Transactions wizard's range load); returns its id, or no row."""
+    return SQL(
+        """
+        UPDATE ledgersync_bank_account
+           SET sync_lease_until = (now() at time zone 'UTC') + %s * interval '1 second',
+               sync_worker_pid = pg_backend_pid()
+         WHERE id = (
+            SELECT account.id FROM ledgersync_bank_account account
+             WHERE account.id = %s AND %s
+               FOR UPDATE OF account SKIP LOCKED
+         )
+        RETURNING id
+        """,
+        const.ACCOUNT_LEASE_SECONDS,
+        account_id,
+        lease_free("account"),
     )

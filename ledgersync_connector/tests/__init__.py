@@ -16,3 +16,6 @@ from . import test_live_updates
 from . import test_export_accounting_cs
 from . import test_firmadmin_import
 from . import test_fault_matrix
+from . import test_company_mapping
+from . import test_bank_journal
+from . import test_load_transactions

@@ -1,0 +1,1 @@
+from . import ledgersync_load_transactions
