@@ -136,8 +136,9 @@ class LedgerSyncConnection(models.Model):
 
     @api.depends("client_ids")
     def _compute_client_count(self):
+        # All the firm's clients, also those whose books another company keeps.
         counts = dict(
-            self.env["ledgersync.client"]._read_group(
+            self.env["ledgersync.client"].sudo()._read_group(
                 [("connection_id", "in", self.ids)], ["connection_id"], ["__count"]
             )
         )
@@ -371,7 +372,7 @@ class LedgerSyncConnection(models.Model):
                 old_firm=self.firm_name,
             )
         )
-        self.client_ids.action_archive()
+        self.sudo().client_ids.action_archive()  # also those kept in other companies
         self._forget_secrets(active=False, state="disconnected")
         # The archived row must reach the database before the new one meets the unique index.
         self.flush_recordset(["active"])

@@ -2,7 +2,7 @@ from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
-from .common import SyncCase, company_user
+from .common import OTHER_EMAIL, PASSWORD, SyncCase, company_user
 
 
 class ThreeCompaniesMixin:
@@ -198,3 +198,16 @@ class TestCompanyMapping(ThreeCompaniesMixin, SyncCase):
         with self.assertRaisesRegex(UserError, "being synced"):
             self.map(self.client_a, self.company_a)
         self.assertEqual(self.rows_of(self.client_a)[1].company_id, self.firm)
+
+    def test_the_firm_keeps_all_its_clients(self):
+        self.map(self.client_a, self.company_a)
+        self.map(self.client_b, self.company_b)
+        # The firm administrator, working in the firm's company only.
+        connection = self.connection_record.with_user(self.firm_admin).with_context(
+            allowed_company_ids=self.firm.ids
+        )
+        self.assertEqual(connection.client_count, 3)
+        # Credentials of another LedgerSync firm archive every client of the first one.
+        switched = connection.action_connect(OTHER_EMAIL, PASSWORD, self.sandbox.base_url)
+        self.assertNotEqual(switched, self.connection_record)
+        self.assertFalse((self.client_a | self.client_b | self.client_firm).filtered("active"))
