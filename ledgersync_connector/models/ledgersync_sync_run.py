@@ -228,7 +228,7 @@ class LedgerSyncSyncRun(models.Model):
         if not self.accounts_failed:
             self._finish("done")
             return True
-        failed = self.env["ledgersync.bank.account"].search(
+        failed = self.env["ledgersync.bank.account"].sudo().search(
             [("last_sync_run_id", "=", self.id), ("last_sync_error", "!=", False)]
         )
         summary = "\n".join(
