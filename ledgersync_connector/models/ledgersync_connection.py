@@ -138,9 +138,9 @@ class LedgerSyncConnection(models.Model):
     def _compute_client_count(self):
         # All the firm's clients, also those whose books another company keeps.
         counts = dict(
-            self.env["ledgersync.client"].sudo()._read_group(
-                [("connection_id", "in", self.ids)], ["connection_id"], ["__count"]
-            )
+            self.env["ledgersync.client"]
+            .sudo()
+            ._read_group([("connection_id", "in", self.ids)], ["connection_id"], ["__count"])
         )
         for connection in self:
             connection.client_count = counts.get(connection, 0)

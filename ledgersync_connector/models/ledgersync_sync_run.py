@@ -228,8 +228,10 @@ class LedgerSyncSyncRun(models.Model):
         if not self.accounts_failed:
             self._finish("done")
             return True
-        failed = self.env["ledgersync.bank.account"].sudo().search(
-            [("last_sync_run_id", "=", self.id), ("last_sync_error", "!=", False)]
+        failed = (
+            self.env["ledgersync.bank.account"]
+            .sudo()
+            .search([("last_sync_run_id", "=", self.id), ("last_sync_error", "!=", False)])
         )
         summary = "\n".join(
             f"{account.client_id.name} / {account.display_name}: {account.last_sync_error}"

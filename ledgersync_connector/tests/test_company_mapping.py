@@ -211,3 +211,16 @@ class TestCompanyMapping(ThreeCompaniesMixin, SyncCase):
         switched = connection.action_connect(OTHER_EMAIL, PASSWORD, self.sandbox.base_url)
         self.assertNotEqual(switched, self.connection_record)
         self.assertFalse((self.client_a | self.client_b | self.client_firm).filtered("active"))
+
+    def test_the_default_is_set_in_settings(self):
+        settings = self.env["res.config.settings"].with_user(self.firm_admin).create({})
+        self.assertFalse(settings.ledgersync_client_company_id)
+        settings.ledgersync_client_company_id = self.company_b
+        settings.execute()
+        self.assertEqual(self.connection_record.client_company_id, self.company_b)
+        settings = self.env["res.config.settings"].with_user(self.firm_admin).create({})
+        self.assertEqual(settings.ledgersync_client_company_id, self.company_b)
+        self.env["ledgersync.connection"].create({"company_id": self.company_a.id})
+        settings.ledgersync_client_company_id = self.company_a
+        with self.assertRaisesRegex(UserError, "connection of its own"):
+            settings.execute()
