@@ -239,3 +239,32 @@ class TestLoadTransactions(SyncCase):
         self.connection_record.action_disconnect()
         with self.assertRaisesRegex(UserError, "not connected"):
             self.wizard(self.days_ago(2), self.days_ago(1)).action_load()
+
+    def test_the_scheduled_action_takes_background_loads(self):
+        self.wizard(self.days_ago(90), self.days_ago(1)).action_load()
+        run = self.last_range_run()
+        self.assertEqual(run.state, "running")
+        self.env["ledgersync.connection"]._cron_sync()
+        self.assertEqual(run.state, "done", run.error_message)
+        self.assertEqual(self.stored_ids(), self.expected_ids(self.days_ago(90), self.days_ago(1)))
+
+    def test_a_range_over_synced_history_creates_nothing_twice(self):
+        # The sync loads the last 40 days of history, then a range covers 60 days.
+        self.connection_record.history_start_date = self.days_ago(40)
+        self.BankAccount.search([]).sudo().write(
+            {"initial_sync_done": False, "history_loaded_until": False, "sync_cursor": False}
+        )
+        self.assertEqual(self.sync().state, "done")
+        synced = self.stored_ids()
+        self.assertTrue(synced)
+        self.wizard(self.days_ago(60), self.days_ago(1)).action_load()  # in the background
+        self.assertTrue(self.RangeLoad._cron_loads(self.savepoint_commit()))
+        run = self.last_range_run()
+        self.assertEqual(run.state, "done", run.error_message)
+        expected = self.expected_ids(self.days_ago(60), self.days_ago(1))
+        self.assertEqual(run.created_count, len(expected - synced))
+        self.assertEqual(run.unchanged_count, len(expected & synced))
+        self.assertEqual(self.stored_ids(), expected | synced)
+        # The next sync finds nothing to create either.
+        self.assertEqual(self.sync().created_count, 0)
+        self.assertEqual(self.stored_ids(), expected | synced)
