@@ -31,6 +31,10 @@ class LedgerSyncRangeLoad(models.AbstractModel):
         return self.env["ledgersync.sync.run"].sudo().search(domain, order="id")
 
     @api.model
+    def _sync_cron(self):
+        return self.env.ref("ledgersync_connector.ir_cron_ledgersync_sync").sudo()
+
+    @api.model
     def _start(self, account, start, end):
         """Load ``account``'s transactions dated ``start``..``end`` (the caller checked that
         the person may read the account): at once when the range fits in one window and
@@ -54,7 +58,7 @@ class LedgerSyncRangeLoad(models.AbstractModel):
             # In the person's request: no commit until it ends, as any form's save.
             self._load_share(run, lambda: float("inf"))
         if run.state == "running":
-            self.env.ref("ledgersync_connector.ir_cron_ledgersync_sync").sudo()._trigger()
+            self._sync_cron()._trigger()
         return run
 
     @api.model
@@ -102,6 +106,9 @@ class LedgerSyncRangeLoad(models.AbstractModel):
                 run._finish("done")
 
         run._with_retry_on_conflict(commit, wrap_up)
+        if run._running_of(connection):
+            # A sync going on skipped this account while it was held: it takes it now.
+            self._sync_cron()._trigger()
         return finished
 
     @api.model
@@ -122,7 +129,7 @@ class LedgerSyncRangeLoad(models.AbstractModel):
         if self._running():
             if seconds_left <= 0:
                 return False
-            self.env.ref("ledgersync_connector.ir_cron_ledgersync_sync")._trigger(
+            self._sync_cron()._trigger(
                 at=fields.Datetime.now() + timedelta(seconds=BUSY_ACCOUNT_RETRY_SECONDS)
             )
         return True

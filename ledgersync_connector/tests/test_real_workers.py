@@ -14,6 +14,7 @@ import textwrap
 import threading
 import time
 from contextlib import contextmanager
+from datetime import date, timedelta
 from unittest.mock import patch
 
 from odoo import SUPERUSER_ID, api, release, sql_db
@@ -294,6 +295,82 @@ class TestRealWorkers(SandboxMixin, TransactionCase):
                 self.assertFalse(abandoned())
 
     # -- the separate Odoo process ----------------------------------------------------
+
+    def test_a_range_load_beside_a_sync_creates_nothing_twice(self):
+        """A Load Transactions of a whole year and the first sync, at once, on two database
+        connections, both committing: each account is written by one at a time (the
+        lease), and the rows are exactly LedgerSync's."""
+        self.sandbox.app.faults.add("delay", endpoint="transactions", count=-1, delay=0.05)
+        with self.real_env() as env:
+            connection = env["ledgersync.connection"].browse(self.connection_id)
+            # The structure first (clients, bank accounts), no transactions yet.
+            connection.history_start_date = date.today() + timedelta(days=10)
+            run, _out_of_time = connection._sync("initial", commit=self.committing(env))
+            self.assertEqual(run.state, "done", run.error_message)
+            env["ledgersync.bank.account"].search(
+                [("connection_id", "=", self.connection_id)]
+            ).write({"initial_sync_done": False, "sync_cursor": False})
+            connection.history_start_date = False
+            account = env["ledgersync.bank.account"].search(
+                [("connection_id", "=", self.connection_id)], limit=1
+            )
+            range_run = env["ledgersync.range.load"]._start(
+                account, date.today() - timedelta(days=365), date.today()
+            )
+            self.assertEqual(range_run.state, "running")
+            range_run_id = range_run.id
+        errors = []
+
+        def sync():
+            try:
+                with self.real_env() as env:
+                    connection = env["ledgersync.connection"].browse(self.connection_id)
+                    connection._sync("scheduled", commit=self.committing(env))
+            except Exception as error:
+                errors.append(error)
+
+        def load():
+            try:
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    with self.real_env() as env:
+                        env["ledgersync.range.load"]._cron_loads(self.committing(env))
+                        if env["ledgersync.sync.run"].browse(range_run_id).state != "running":
+                            return
+                    time.sleep(0.05)
+            except Exception as error:
+                errors.append(error)
+
+        threads = [threading.Thread(target=sync), threading.Thread(target=load)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(90)
+        self.assertFalse(errors)
+        self.assertFalse(any(thread.is_alive() for thread in threads), "a worker did not finish")
+        with self.real_env() as env:
+            # The sync skipped the account while the range load held it: the range load
+            # triggered the scheduled action, whose next call takes it.
+            cron = env.ref("ledgersync_connector.ir_cron_ledgersync_sync")
+            connection = env["ledgersync.connection"].browse(self.connection_id)
+            if env["ledgersync.sync.run"]._running_of(connection):
+                self.assertTrue(env["ir.cron.trigger"].search([("cron_id", "=", cron.id)]))
+                connection._sync("scheduled", commit=self.committing(env))
+            range_run = env["ledgersync.sync.run"].browse(range_run_id)
+            self.assertEqual(range_run.state, "done", range_run.error_message)
+            self.assertEqual(range_run.progress, 100.0)
+            # The range load saw each transaction of its year once (new or already there).
+            in_range, _next = self.sandbox.app.query_transactions(
+                range_run.range_bank_account_id.ledgersync_id,
+                start_date=range_run.range_start,
+                end_date=range_run.range_end,
+                limit=500,
+            )
+            seen = range_run.created_count + range_run.updated_count + range_run.unchanged_count
+            self.assertEqual(seen, len(in_range))
+            syncs = self.run_of(env).filtered(lambda run: run.trigger != "range")
+            self.assertEqual(set(syncs.mapped("state")), {"done"})
+            self.assert_rows_exactly_ledgersyncs(env)
 
     def start_odoo_process(self, script):
         """``odoo shell`` on the test database in a new process, running ``script``."""
