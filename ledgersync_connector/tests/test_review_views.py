@@ -175,6 +175,8 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
                 "action_mark_to_review",
                 "action_export_to_statement",
                 "action_undo_export",
+                # Load Transactions, shown with or without a selection.
+                str(self.env.ref("ledgersync_connector.ledgersync_load_transactions_action").id),
             ],
         )
 
@@ -363,7 +365,7 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
             names = children.filtered(lambda m: m.sequence < 100).sorted("sequence")
             self.assertEqual(
                 names.mapped("name"),
-                ["Transactions", "Bank Accounts", "Clients", "Sync History"],
+                ["Transactions", "Load Transactions", "Bank Accounts", "Clients", "Sync History"],
             )
         # The accountant sees the review menus, not the configuration.
         visible = self.env["ir.ui.menu"].with_user(self.accountant_a)._visible_menu_ids()
