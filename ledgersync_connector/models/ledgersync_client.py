@@ -217,8 +217,8 @@ class LedgerSyncClient(models.Model):
             stranded.write({field_name: False, "review_state": "to_review"})
 
     def _move_transactions(self):
-        """The transactions follow their client's company (one UPDATE: they may be many);
-        the bank accounts follow by their stored related company."""
+        """The transactions follow their client's company (one UPDATE: they may be many),
+        and so do its exports; the bank accounts follow by their stored related company."""
         self.env.flush_all()
         self.env.cr.execute(
             SQL(
@@ -233,3 +233,7 @@ class LedgerSyncClient(models.Model):
             )
         )
         self.env["ledgersync.transaction"].invalidate_model(["company_id"])
+        # The history of its exports (files) follows the client too.
+        exports = self.env["ledgersync.export"].sudo().search([("client_id", "in", self.ids)])
+        for client in self:
+            exports.filtered(lambda e, c=client: e.client_id == c).company_id = client.company_id

@@ -254,18 +254,29 @@ class LedgerSyncConnection(models.Model):
         """Tell the web clients of each connection's company that its status or sync moved
         on: their LedgerSync lists and Settings reload (static/src/live)."""
         for connection in self:
-            self.env["bus.bus"]._sendone(
-                (connection.company_id, LIVE_SUBCHANNEL),
-                LIVE_NOTIFICATION,
-                {"connection_id": connection.id},
+            # The firm's company, and the companies that keep its clients' books.
+            books = (
+                self.env["ledgersync.client"]
+                .sudo()
+                ._read_group([("connection_id", "=", connection.id)], ["company_id"])
             )
+            for company in connection.company_id.union(*(company for (company,) in books)):
+                self.env["bus.bus"]._sendone(
+                    (company, LIVE_SUBCHANNEL),
+                    LIVE_NOTIFICATION,
+                    {"connection_id": connection.id},
+                )
 
     @api.model
     def _empty_list_help(self, model_name):
         """The help of an empty list of ``model_name`` when the LedgerSync side explains
         it (not connected, broken, first sync running, no clients, no bank accounts), as
         HTML; None when the list's own help applies."""
-        connections = self.sudo().search([("company_id", "in", self.env.companies.ids)])
+        # The firm's connection, or the one whose clients' books these companies keep.
+        companies = self.env.companies.ids
+        connections = self.sudo().search(
+            ["|", ("company_id", "in", companies), ("client_ids.company_id", "in", companies)]
+        )
         connection = connections.filtered(lambda c: c.company_id == self.env.company)[:1]
         connection = connection or connections[:1]
         running = self.env["ledgersync.sync.run"].sudo()._running_of(connection)

@@ -2,6 +2,9 @@ from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
 
+from odoo.addons.bus.models.bus import channel_with_db, json_dump
+
+from ..models.ledgersync_connection import LIVE_SUBCHANNEL
 from .common import OTHER_EMAIL, PASSWORD, SyncCase, company_user
 
 
@@ -172,6 +175,17 @@ class TestCompanyMapping(ThreeCompaniesMixin, SyncCase):
         )
         transactions[1].write({"partner_id": shared_vendor.id, "review_state": "reviewed"})
         self.client_a.partner_id = firm_vendor
+        export = self.env["ledgersync.export"].create(
+            {
+                "name": "a.csv",
+                "kind": "accounting_cs",
+                "client_id": self.client_a.id,
+                "bank_account_id": accounts[0].id,
+                "date_from": "2026-01-01",
+                "date_to": "2026-01-31",
+                "company_id": self.firm.id,
+            }
+        )
         self.map(self.client_a, self.company_a)
         self.assertFalse(accounts[0].journal_id)
         self.assertFalse(self.client_a.partner_id)
@@ -180,6 +194,8 @@ class TestCompanyMapping(ThreeCompaniesMixin, SyncCase):
         self.assertEqual(transactions[1].partner_id, shared_vendor)
         self.assertEqual(transactions[1].review_state, "reviewed")
         self.assertEqual(transactions.company_id, self.company_a)
+        self.assertEqual(export.company_id, self.company_a)
+        self.assertIn(export, self.env(user=self.accountant_a)["ledgersync.export"].search([]))
 
     def test_moving_is_refused_with_exported_lines_or_during_a_sync(self):
         accounts, transactions = self.rows_of(self.client_a)
@@ -224,3 +240,26 @@ class TestCompanyMapping(ThreeCompaniesMixin, SyncCase):
         settings.ledgersync_client_company_id = self.company_a
         with self.assertRaisesRegex(UserError, "connection of its own"):
             settings.execute()
+
+    def test_the_books_companies_hear_the_news_and_see_why_lists_are_empty(self):
+        self.map(self.client_b, self.company_b)
+        self.env.cr.flush()
+        last = self.env["bus.bus"].sudo()._bus_last_id()
+        self.connection_record._notify_live()
+        self.env.cr.flush()  # the bus's precommit hook writes the messages
+        channels = set(self.env["bus.bus"].sudo().search([("id", ">", last)]).mapped("channel"))
+        for company in (self.firm, self.company_b):
+            channel = json_dump(channel_with_db(self.env.cr.dbname, (company, LIVE_SUBCHANNEL)))
+            self.assertIn(channel, channels)
+        channel_a = json_dump(
+            channel_with_db(self.env.cr.dbname, (self.company_a, LIVE_SUBCHANNEL))
+        )
+        self.assertNotIn(channel_a, channels)  # it keeps no client's books
+        # A client of B without a bank account in LedgerSync: B's accountant is told so,
+        # not that LedgerSync is not connected (B has no connection of its own).
+        self.connection_record.client_company_id = self.company_b
+        self.sandbox.app.add_client(name="No Accounts Yet", bank_accounts=0)
+        self.map(self.client_b, self.firm)
+        self.assertEqual(self.sync().state, "done")
+        help_b = self.env["ledgersync.bank.account"].with_user(self.accountant_b)
+        self.assertIn("No bank account is connected", str(help_b.get_empty_list_help("")))
