@@ -96,6 +96,8 @@ class LedgerSyncClient(models.Model):
         if "company_id" not in vals:
             return super().write(vals)
         company = self.env["res.company"].browse(vals["company_id"])
+        if not company:
+            raise UserError(self.env._("A client's books are kept in a company: choose one."))
         moving = self.filtered(lambda client: client.company_id != company)
         for client in moving:
             self._check_books_company(client.connection_id, company, client)

@@ -221,8 +221,8 @@ class LedgerSyncTransaction(models.Model):
             if not journal:
                 raise UserError(
                     _(
-                        "Choose the Odoo bank journal of “%(account)s” first "
-                        "(LedgerSync → Bank Accounts).",
+                        "Choose the Odoo bank journal of “%(account)s” first, or create it "
+                        "(LedgerSync → Bank Accounts → Create Bank Journal).",
                         account=bank_account.display_name,
                     )
                 )

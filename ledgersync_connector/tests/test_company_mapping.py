@@ -140,6 +140,8 @@ class TestCompanyMapping(ThreeCompaniesMixin, SyncCase):
             connection.client_company_id = stranger
         with self.assertRaisesRegex(UserError, "do not have access"):
             self.map(self.client_a, stranger)
+        with self.assertRaisesRegex(UserError, "choose one"):
+            self.client_a.with_user(self.firm_admin).company_id = False
         self.assertEqual(self.client_a.company_id, self.firm)
 
     def test_only_the_firm_administrator_maps_clients(self):

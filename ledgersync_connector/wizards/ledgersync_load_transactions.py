@@ -6,7 +6,7 @@ from .. import const
 
 class LedgerSyncLoadTransactions(models.TransientModel):
     """Load Transactions: one bank account's transactions of a date range, fetched from
-    LedgerSync now (ledgersync.sync.run ``_start_range_load``), then shown."""
+    LedgerSync now (``ledgersync.range.load._start``), then shown."""
 
     _name = "ledgersync.load.transactions"
     _description = "Load LedgerSync Transactions"
