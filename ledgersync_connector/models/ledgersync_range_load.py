@@ -82,6 +82,7 @@ class LedgerSyncRangeLoad(models.AbstractModel):
             return False
         account.invalidate_recordset(["sync_lease_until", "sync_worker_pid", "company_id"])
         api_client = run._api_client_or_finish()
+        token_before = api_client.token if api_client is not None else None
         finished = True
         if api_client is not None:
             engine = SyncEngine(run, run._new_worker(), api_client, commit)
@@ -100,7 +101,10 @@ class LedgerSyncRangeLoad(models.AbstractModel):
 
         def wrap_up():
             account.sudo().write({"sync_lease_until": False, "sync_worker_pid": False})
-            if api_client is not None and not connection.login_blocked:
+            # Only a new sign-in is kept: the connection's row is the sync's too, and an
+            # unneeded write there collides with the sync's workers.
+            signed_in = api_client is not None and api_client.token != token_before
+            if signed_in and not connection.login_blocked:
                 connection._store_token(api_client)
             if finished and run.state == "running":
                 run._finish("done")

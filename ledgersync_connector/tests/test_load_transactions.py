@@ -85,7 +85,10 @@ class TestLoadTransactions(SyncCase):
 
     def test_small_range_loads_at_once_exactly_once(self):
         positions = self.account.read(["history_loaded_until", "sync_cursor", "last_sync_run_id"])
+        token = self.connection_record.sudo().token_encrypted
         result = self.wizard(self.days_ago(20), self.days_ago(1)).action_load()
+        # The stored token was valid: used, and the connection's row left alone.
+        self.assertEqual(self.connection_record.sudo().token_encrypted, token)
         run = self.last_range_run()
         self.assertEqual(run.state, "done", run.error_message)
         expected = self.expected_ids(self.days_ago(20), self.days_ago(1))
