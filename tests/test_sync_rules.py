@@ -15,6 +15,7 @@ from ledgersync_connector.sync.rules import (
     naive_match,
     normalize,
     parse_pattern,
+    search_words,
 )
 
 
@@ -148,6 +149,9 @@ def test_decide_keeps_a_persons_value_and_clears_stale_ones():
     assert decide(Assignment(), rule, hint_partner_id=5) == Assignment(10, "rule", None, None, 4)
     stale = Assignment(partner_id=3, partner_source="rule", account_id=4, account_source="hint")
     assert decide(stale, None) == Assignment()
+    # A value without a source (set before rules existed) is a person's.
+    legacy = Assignment(partner_id=8, partner_source=None)
+    assert decide(legacy, rule) == Assignment(8, "person", None, None, 4)
 
 
 def test_match_status():
@@ -156,5 +160,11 @@ def test_match_status():
     assert match_status(1, "rule", 2, "hint") == "suggested"
     assert match_status(1, "person", 2, "person") == "manual"
     assert match_status(1, "person", 2, "rule") == "rule"
-    # A source without a value does not count.
+    # A source without a value does not count; a value without a source is a person's.
     assert match_status(None, "hint", 2, "person") == "manual"
+    assert match_status(1, None, None, None) == "manual"
+
+
+def test_search_words():
+    assert search_words("Uber*Eats, AMZN MKTP") == ["uber", "amzn"]
+    assert search_words("coffee, *") is None

@@ -2,11 +2,33 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
 
+from ..sync import rules
+from ..sync.matching import Assigner
+
 # What an accountant may change; everything else comes from LedgerSync.
 REVIEW_FIELDS = frozenset({"partner_id", "account_id", "review_state"})
 # The review states a person sets; "exported" is the export's own (and its undo's).
 PERSON_REVIEW_STATES = frozenset({"to_review", "reviewed"})
 MATCH_TYPES = [("rule", "Rule"), ("ai", "AI"), ("semantic", "Semantic")]
+MATCH_STATUSES = [
+    ("rule", "Matched by Rule"),
+    ("manual", "Set by Hand"),
+    ("suggested", "Suggested"),
+    ("unmatched", "Unmatched"),
+]
+VALUE_SOURCES = [
+    (rules.SOURCE_HINT, "LedgerSync Suggestion"),
+    (rules.SOURCE_RULE, "Rule"),
+    (rules.SOURCE_PERSON, "Person"),
+]
+# Who set a review field, and when: {review field: (user field, date field)}.
+SET_BY_FIELDS = {
+    "partner_id": ("partner_set_uid", "partner_set_date"),
+    "account_id": ("account_set_uid", "account_set_date"),
+    "review_state": ("review_set_uid", "review_set_date"),
+}
+# The source of a vendor or GL account: {review field: source field}.
+SOURCE_FIELDS = {"partner_id": "partner_source", "account_id": "account_source"}
 
 
 class LedgerSyncTransaction(models.Model):
@@ -51,15 +73,42 @@ class LedgerSyncTransaction(models.Model):
     )
     vendor_name = fields.Char(string="LedgerSync Vendor", readonly=True)
     gl_code = fields.Char(string="LedgerSync GL Code", readonly=True)
-    match_type = fields.Selection(MATCH_TYPES, readonly=True, help="Empty: unmatched.")
-    # View support: a badge needs a value to show "Unmatched" in red (match_type is empty).
+    match_type = fields.Selection(
+        MATCH_TYPES,
+        string="LedgerSync Match",
+        readonly=True,
+        help="How LedgerSync itself matched the transaction (empty: it did not).",
+    )
     match_status = fields.Selection(
-        [*MATCH_TYPES, ("unmatched", "Unmatched")],
+        MATCH_STATUSES,
         string="Match",
         compute="_compute_match_status",
-        help="How LedgerSync matched the transaction: green by a rule, yellow by AI or "
-        "semantic matching (worth a second look), red unmatched.",
+        store=True,
+        help="Green: the vendor and GL account were set by a rule or by a person. Yellow: "
+        "suggested by LedgerSync's hints, to confirm. Red: neither is set.",
     )
+    unresolved_hints = fields.Char(
+        string="LedgerSync Hint",
+        compute="_compute_unresolved_hints",
+        help="LedgerSync's vendor and GL code where the vendor or the GL account is empty: "
+        "no vendor or account of the company has that reference, name or code.",
+    )
+    rule_id = fields.Many2one(
+        "ledgersync.rule",
+        string="Rule",
+        readonly=True,
+        ondelete="set null",
+        index="btree_not_null",
+        help="The rule that matched the transaction.",
+    )
+    partner_source = fields.Selection(VALUE_SOURCES, string="Vendor Set By", readonly=True)
+    account_source = fields.Selection(VALUE_SOURCES, string="GL Account Set By", readonly=True)
+    partner_set_uid = fields.Many2one("res.users", string="Vendor Set By User", readonly=True)
+    partner_set_date = fields.Datetime(string="Vendor Set On", readonly=True)
+    account_set_uid = fields.Many2one("res.users", string="GL Account Set By User", readonly=True)
+    account_set_date = fields.Datetime(string="GL Account Set On", readonly=True)
+    review_set_uid = fields.Many2one("res.users", string="Review State Set By", readonly=True)
+    review_set_date = fields.Datetime(string="Review State Set On", readonly=True)
     ledgersync_updated_at = fields.Datetime(string="Updated in LedgerSync", readonly=True)
     content_hash = fields.Char(readonly=True, copy=False)
     active = fields.Boolean(readonly=True)  # the mixin's, read-only here
@@ -87,10 +136,25 @@ class LedgerSyncTransaction(models.Model):
     _client_date_idx = models.Index("(client_id, date DESC)")
     _company_review_idx = models.Index("(company_id, review_state)")
 
-    @api.depends("match_type")
+    @api.depends("partner_id", "partner_source", "account_id", "account_source")
     def _compute_match_status(self):
         for transaction in self:
-            transaction.match_status = transaction.match_type or "unmatched"
+            transaction.match_status = rules.match_status(
+                transaction.partner_id.id,
+                transaction.partner_source,
+                transaction.account_id.id,
+                transaction.account_source,
+            )
+
+    @api.depends("vendor_name", "gl_code", "partner_id", "account_id")
+    def _compute_unresolved_hints(self):
+        for transaction in self:
+            hints = []
+            if transaction.vendor_name and not transaction.partner_id:
+                hints.append(transaction.vendor_name)
+            if transaction.gl_code and not transaction.account_id:
+                hints.append(self.env._("GL %(code)s", code=transaction.gl_code))
+            transaction.unresolved_hints = " · ".join(hints)
 
     @api.depends("description", "date", "amount")
     def _compute_display_name(self):
@@ -113,7 +177,85 @@ class LedgerSyncTransaction(models.Model):
                 )
         if not self.env.su:
             self._check_review_write(vals)
+            vals = self._with_person_marks(vals)
         return super().write(vals)
+
+    def _with_person_marks(self, vals):
+        """``vals`` of a person's write, with who set which review field and when; a
+        vendor or GL account a person chose is theirs (rules and syncs keep it), one they
+        cleared may be filled by rules again."""
+        marked = dict(vals)
+        now = fields.Datetime.now()
+        for name, (user_field, date_field) in SET_BY_FIELDS.items():
+            if name in vals:
+                marked.update({user_field: self.env.uid, date_field: now})
+                if name in SOURCE_FIELDS:
+                    marked[SOURCE_FIELDS[name]] = rules.SOURCE_PERSON if vals[name] else False
+        return marked
+
+    def _assignment(self):
+        self.ensure_one()
+        return rules.Assignment(
+            self.partner_id.id or None,
+            self.partner_source or None,
+            self.account_id.id or None,
+            self.account_source or None,
+            self.rule_id.id or None,
+        )
+
+    def _apply_rules(self, assigner=None):
+        """Apply the rules and LedgerSync's hints to the transactions still to review,
+        keeping what a person set; one write per distinct outcome. Returns how many
+        transactions changed."""
+        assigner = assigner or Assigner(self.env)
+        transactions = self.filtered(lambda t: t.review_state == "to_review")
+        changes = {}
+        for transaction in transactions:
+            current = transaction._assignment()
+            decided, _status = assigner.assign(
+                (
+                    transaction.description,
+                    transaction.amount,
+                    transaction.client_id.id,
+                    transaction.company_id.id,
+                    transaction.vendor_name,
+                    transaction.gl_code,
+                ),
+                current,
+            )
+            if decided != current:
+                changes.setdefault(decided, []).append(transaction.id)
+        for decided, ids in changes.items():
+            # The rules' own write (not a person's): the sync's rights.
+            self.browse(ids).sudo().write(
+                {
+                    "partner_id": decided.partner_id or False,
+                    "partner_source": decided.partner_source or False,
+                    "account_id": decided.account_id or False,
+                    "account_source": decided.account_source or False,
+                    "rule_id": decided.rule_id or False,
+                }
+            )
+        return sum(len(ids) for ids in changes.values())
+
+    def action_apply_rules(self):
+        """Re-apply rules: the selected transactions still to review get the vendor and GL
+        account of their best rule (or LedgerSync's suggestion), except what a person set."""
+        self.check_access("write")
+        changed = self._apply_rules()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": self.env._(
+                    "Rules applied: %(changed)s of %(count)s transactions changed.",
+                    changed=changed,
+                    count=len(self),
+                ),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     def _check_review_write(self, vals):
         """People move a transaction between "to review" and "reviewed" only; an exported

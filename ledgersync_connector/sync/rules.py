@@ -29,11 +29,12 @@ AMOUNT_SIGNS = ("any", "in", "out")  # in: money in (> 0), out: money out (< 0)
 WILDCARD = "*"
 GRAM = 3  # characters of the index keys
 
-# Who set a transaction's vendor or GL account.
+# Who set a transaction's vendor or GL account. A value without a source was set before
+# rules existed, or by code: it is kept as a person's.
 SOURCE_HINT = "hint"  # a LedgerSync hint resolved in Odoo: a suggestion
 SOURCE_RULE = "rule"
 SOURCE_PERSON = "person"
-CONFIRMED_SOURCES = frozenset({SOURCE_RULE, SOURCE_PERSON})
+AUTOMATIC_SOURCES = frozenset({SOURCE_HINT, SOURCE_RULE})
 
 _SPACES = re.compile(r"\s+")
 
@@ -67,6 +68,18 @@ def parse_pattern(pattern):
     if not alternatives:
         raise PatternError("empty", pattern or "")
     return tuple(alternatives)
+
+
+def search_words(pattern):
+    """One word per alternative that every text it matches contains (its longest), for a
+    database pre-filter; None when an alternative has no word (it may match any text)."""
+    words = []
+    for alternative in parse_pattern(pattern):
+        pieces = [word for piece in alternative.split(WILDCARD) for word in piece.split()]
+        if not pieces:
+            return None
+        words.append(max(pieces, key=len))
+    return words
 
 
 @dataclass(frozen=True)
@@ -266,8 +279,8 @@ class Assignment:
 
 
 def _field(current_value, current_source, rule_value, hint_value):
-    if current_source == SOURCE_PERSON:
-        return current_value, current_source
+    if current_value and current_source not in AUTOMATIC_SOURCES:
+        return current_value, current_source or SOURCE_PERSON
     if rule_value:
         return rule_value, SOURCE_RULE
     if hint_value:
@@ -297,15 +310,15 @@ def decide(current, rule, hint_partner_id=None, hint_account_id=None):
 
 
 def match_status(partner_id, partner_source, account_id, account_source):
-    """matched (by a rule or a person), suggested (a value only a hint set) or unmatched
-    (neither vendor nor GL account)."""
+    """matched by a rule, set by hand, suggested (a value that only a hint set) or
+    unmatched (neither vendor nor GL account)."""
     sources = [
-        source
+        source or SOURCE_PERSON
         for value, source in ((partner_id, partner_source), (account_id, account_source))
         if value
     ]
     if not sources:
         return "unmatched"
-    if any(source not in CONFIRMED_SOURCES for source in sources):
+    if SOURCE_HINT in sources:
         return "suggested"
     return "rule" if SOURCE_RULE in sources else "manual"
