@@ -63,7 +63,8 @@ class Assigner:
         Partner = self.env["res.partner"]
         company = self.env["res.company"].browse(company_id)
         query = Partner._search(
-            Domain(Partner._check_company_domain(company)) & Domain("parent_id", "=", False), order="id"
+            Domain(Partner._check_company_domain(company)) & Domain("parent_id", "=", False),
+            order="id",
         )
         by_ref, by_name = {}, {}
         for partner_id, ref, name in self.env.execute_query(

@@ -12,3 +12,4 @@ from . import test_sync_workers
 from . import test_sync_failures
 from . import test_encryption_keys
 from . import test_admin_alerts
+from . import test_rules

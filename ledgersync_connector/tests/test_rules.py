@@ -1,0 +1,330 @@
+"""Matching rules, LedgerSync's hints, match status and Re-apply Rules (issue 9)."""
+
+from odoo import Command
+from odoo.exceptions import AccessError, ValidationError
+from odoo.tests import TransactionCase, tagged
+
+from .common import SyncCase, TwoCompaniesMixin, company_user
+
+
+class RulesDataMixin(TwoCompaniesMixin):
+    """Company A with a connection, two clients with a bank account each, two vendors and
+    two GL accounts; company B with a vendor and a rule of its own."""
+
+    @classmethod
+    def setup_rules_data(cls):
+        cls.usd = cls.env.ref("base.USD")
+        cls.usd.active = True
+        cls.setup_two_companies("Rules")
+        company = cls.company_a
+        connection = cls.env["ledgersync.connection"].create({"company_id": company.id})
+        cls.client_1, cls.client_2 = cls.env["ledgersync.client"].create(
+            [
+                {
+                    "name": f"Rules Client {index}",
+                    "ledgersync_id": f"cli_rules_{index}",
+                    "connection_id": connection.id,
+                    "company_id": company.id,
+                }
+                for index in (1, 2)
+            ]
+        )
+        cls.bank_1, cls.bank_2 = cls.env["ledgersync.bank.account"].create(
+            [
+                {
+                    "name": f"Checking {client.name}",
+                    "ledgersync_id": f"acc_{client.ledgersync_id}",
+                    "client_id": client.id,
+                    "currency_id": cls.usd.id,
+                }
+                for client in (cls.client_1, cls.client_2)
+            ]
+        )
+        Partner = cls.env["res.partner"]
+        cls.xerox = Partner.create({"name": "Xerox Corp", "ref": "VX-1", "company_id": company.id})
+        cls.cab = Partner.create({"name": "Yellow Cab"})
+        cls.other_vendor = Partner.create({"name": "B Vendor", "company_id": cls.company_b.id})
+        Account = cls.env["account.account"]
+        cls.office = Account.create(
+            {
+                "name": "Rules Office",
+                "code": "619001",
+                "account_type": "expense",
+                "company_ids": [Command.set(company.ids)],
+            }
+        )
+        cls.travel = Account.create(
+            {
+                "name": "Rules Travel",
+                "code": "619002",
+                "account_type": "expense",
+                "company_ids": [Command.set(company.ids)],
+            }
+        )
+        cls.rule_b = (
+            cls.env["ledgersync.rule"]
+            .with_company(cls.company_b)
+            .create(
+                {
+                    "pattern": "coffee",
+                    "partner_id": cls.other_vendor.id,
+                    "company_id": cls.company_b.id,
+                }
+            )
+        )
+        cls.sequence = 0
+
+    @classmethod
+    def tx(cls, description, amount=-10.0, bank=None, **values):
+        cls.sequence += 1
+        bank = bank or cls.bank_1
+        return cls.env["ledgersync.transaction"].create(
+            {
+                "bank_account_id": bank.id,
+                "client_id": bank.client_id.id,
+                "company_id": bank.company_id.id,
+                "ledgersync_id": f"txn_rules_{cls.sequence}",
+                "date": "2026-11-02",
+                "description": description,
+                "amount": amount,
+                "currency_id": cls.usd.id,
+                "ledgersync_status": "posted",
+                **values,
+            }
+        )
+
+    def rule(self, pattern, **values):
+        values.setdefault("partner_id", self.xerox.id)
+        return self.env["ledgersync.rule"].create({"pattern": pattern, **values})
+
+
+@tagged("post_install", "-at_install")
+class TestRules(RulesDataMixin, TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_rules_data()
+
+    def test_every_pattern_form(self):
+        cases = [
+            # (kind, pattern, description, amount, matches)
+            ("contains", "xerox", "POS XEROX #12 BOSTON", -5, True),
+            ("contains", "xerox", "POS XER0X", -5, False),
+            ("exact", "xerox corp", "  XEROX   Corp ", -5, True),
+            ("exact", "xerox corp", "XEROX CORP INC", -5, False),
+            ("starts_with", "pos xer", "POS XEROX", -5, True),
+            ("starts_with", "xerox", "POS XEROX", -5, False),
+            ("ends_with", "boston ma", "XEROX BOSTON MA", -5, True),
+            ("ends_with", "boston", "XEROX BOSTON MA", -5, False),
+            ("contains", "uber*help", "UBER TRIP HELP.UBER.COM", -5, True),
+            ("exact", "uber*com", "UBER TRIP HELP.UBER.COM", -5, True),
+            ("exact", "uber*trip", "UBER TRIP HELP.UBER.COM", -5, False),
+            ("contains", "nothing, shell oil", "SHELL OIL 42 HOUSTON", -5, True),
+        ]
+        for kind, pattern, description, amount, matches in cases:
+            with self.subTest(kind=kind, pattern=pattern, description=description):
+                rule = self.rule(pattern, match_kind=kind)
+                transaction = self.tx(description, amount)
+                transaction._apply_rules()
+                self.assertEqual(transaction.rule_id == rule, matches)
+                self.assertEqual(transaction.partner_id == self.xerox, matches)
+                rule.active = False
+
+    def test_amount_sign_and_range(self):
+        out = self.rule("shop", amount_sign="out", amount_min=10, amount_max=100)
+        money_in = self.rule("shop", amount_sign="in", partner_id=self.cab.id)
+        small, big, refund = self.tx("SHOP", -50), self.tx("SHOP", -500), self.tx("SHOP", 20)
+        (small | big | refund)._apply_rules()
+        self.assertEqual(small.rule_id, out)
+        self.assertFalse(big.rule_id)
+        self.assertEqual(refund.rule_id, money_in)
+
+    def test_precedence_client_then_priority_then_id(self):
+        firm = self.rule("coffee", priority=99, partner_id=self.cab.id)
+        low = self.rule("coffee", priority=1, client_id=self.client_1.id)
+        first = self.rule("coffee", priority=5, client_id=self.client_1.id)
+        second = self.rule("coffee", priority=5, client_id=self.client_1.id)
+        mine = self.tx("COFFEE", bank=self.bank_1)
+        other = self.tx("COFFEE", bank=self.bank_2)
+        (mine | other)._apply_rules()
+        self.assertEqual(mine.rule_id, first)  # client rule, priority 5, lower id
+        self.assertEqual(other.rule_id, firm)  # no rule of client 2: the firm-wide one
+        self.assertEqual(other.partner_id, self.cab)
+        self.assertLess(first.id, second.id)
+        self.assertTrue(low.exists())
+        # Company B's rule never applies to company A's transactions.
+        self.assertNotIn(self.rule_b, (mine | other).rule_id)
+
+    def test_rule_constraints_say_what_is_wrong(self):
+        with self.assertRaisesRegex(ValidationError, "must assign a vendor, a GL account"):
+            self.rule("coffee", partner_id=False)
+        with self.assertRaisesRegex(ValidationError, "smallest to its largest"):
+            self.rule("coffee", amount_min=50, amount_max=10)
+        with self.assertRaisesRegex(ValidationError, "without their sign"):
+            self.rule("coffee", amount_min=-5)
+        with self.assertRaisesRegex(ValidationError, "needs some text"):
+            self.rule(" , ")
+        # A vendor of another company is refused (check_company).
+        with self.assertRaises(Exception):
+            self.rule("coffee", partner_id=self.other_vendor.id)
+
+    def test_hints_resolve_to_a_partner_and_an_account(self):
+        by_ref = self.tx("A", vendor_name="vx-1", gl_code="619001")
+        by_name = self.tx("B", vendor_name=" XEROX corp ", gl_code="619002")
+        unknown = self.tx("C", vendor_name="Nobody Ltd", gl_code="ZZ404")
+        claimed = self.tx("D", vendor_name="Nobody Ltd", match_type="rule")
+        (by_ref | by_name | unknown | claimed)._apply_rules()
+        self.assertEqual((by_ref.partner_id, by_ref.account_id), (self.xerox, self.office))
+        self.assertEqual((by_name.partner_id, by_name.account_id), (self.xerox, self.travel))
+        self.assertEqual(by_ref.partner_source, "hint")
+        self.assertEqual(by_ref.match_status, "suggested")
+        # An unresolved hint stays visible as text beside the empty fields.
+        self.assertFalse(unknown.partner_id)
+        self.assertEqual(unknown.match_status, "unmatched")
+        self.assertEqual(unknown.unresolved_hints, "Nobody Ltd · GL ZZ404")
+        # LedgerSync saying "rule" makes nothing green without a vendor or a GL account.
+        self.assertEqual(claimed.match_status, "unmatched")
+        # A rule confirms: matched (green), the hint's account stays a suggestion.
+        rule = self.rule("a", match_kind="exact", account_id=self.travel.id)
+        by_ref._apply_rules()
+        self.assertEqual(by_ref.rule_id, rule)
+        self.assertEqual((by_ref.partner_source, by_ref.account_source), ("rule", "rule"))
+        self.assertEqual(by_ref.account_id, self.travel)
+        self.assertEqual(by_ref.match_status, "rule")
+
+    def test_reapply_never_overwrites_a_persons_value(self):
+        transaction = self.tx("XEROX 42", vendor_name="Yellow Cab")
+        Transaction = self.env["ledgersync.transaction"].with_user(self.accountant_a)
+        Transaction.browse(transaction.id).write({"partner_id": self.cab.id})
+        self.assertEqual(transaction.partner_source, "person")
+        self.assertEqual(transaction.partner_set_uid, self.accountant_a)
+        self.assertTrue(transaction.partner_set_date)
+        self.assertEqual(transaction.match_status, "manual")
+        self.rule("xerox", account_id=self.office.id)  # vendor Xerox and GL office
+        Transaction.browse(transaction.id).action_apply_rules()
+        self.assertEqual(transaction.partner_id, self.cab)  # the person's choice
+        self.assertEqual(transaction.account_id, self.office)  # the rule's
+        self.assertEqual(transaction.account_source, "rule")
+        self.assertEqual(transaction.match_status, "rule")
+        # A reviewed transaction is left as it is.
+        reviewed = self.tx("XEROX 43")
+        Transaction.browse(reviewed.id).action_mark_reviewed()
+        self.assertEqual(reviewed.review_set_uid, self.accountant_a)
+        Transaction.browse(reviewed.id).action_apply_rules()
+        self.assertFalse(reviewed.partner_id)
+
+    def test_rule_count_preview_and_matched_transactions(self):
+        rule = self.rule("shell", client_id=self.client_1.id)
+        matching = self.tx("SHELL OIL 1") | self.tx("shell oil 2")
+        self.tx("SHELL OIL elsewhere", bank=self.bank_2)
+        self.tx("ESSO")
+        preview = rule.action_preview_matches()
+        self.assertEqual(self.env["ledgersync.transaction"].search(preview["domain"]), matching)
+        self.assertEqual(rule.transaction_count, 0)  # previewing applies nothing
+        matching._apply_rules()
+        rule.invalidate_recordset(["transaction_count"])
+        self.assertEqual(rule.transaction_count, 2)
+        action = rule.action_view_transactions()
+        self.assertEqual(self.env["ledgersync.transaction"].search(action["domain"]), matching)
+
+    def test_coverage_counts_follow_client_account_and_range(self):
+        self.rule("xerox")
+        rows = (
+            self.tx("XEROX 1")
+            | self.tx("XEROX 2", vendor_name="Yellow Cab")
+            | self.tx("NOBODY", vendor_name="Yellow Cab")
+            | self.tx("NOBODY 2")
+            | self.tx("XEROX 3", bank=self.bank_2)
+        )
+        rows._apply_rules()
+        Transaction = self.env["ledgersync.transaction"].with_user(self.accountant_a)
+
+        def counts(domain):
+            values = Transaction.search_panel_select_multi_range(
+                "match_status", search_domain=domain, enable_counters=True
+            )["values"]
+            return {value["id"]: value["__count"] for value in values if value["__count"]}
+
+        client_1 = [("client_id", "=", self.client_1.id), ("date", ">=", "2026-11-01")]
+        self.assertEqual(counts(client_1), {"rule": 2, "suggested": 1, "unmatched": 1})
+        self.assertEqual(counts([("bank_account_id", "=", self.bank_2.id)]), {"rule": 1})
+        self.assertEqual(counts([*client_1[:1], ("date", ">=", "2026-12-01")]), {})
+
+    def test_access_rights_of_rules(self):
+        rule = self.rule("xerox")
+        Rule = self.env["ledgersync.rule"]
+        # Accountants read the rules of their company, never change them.
+        self.assertEqual(Rule.with_user(self.accountant_a).search([]), rule)
+        for attempt in (
+            lambda: Rule.with_user(self.accountant_a).create(
+                {"pattern": "x", "partner_id": self.xerox.id}
+            ),
+            lambda: rule.with_user(self.accountant_a).write({"priority": 3}),
+            lambda: rule.with_user(self.accountant_a).unlink(),
+        ):
+            with self.assertRaises(AccessError):
+                attempt()
+        # Accounting managers manage them, in their company only.
+        managed = Rule.with_user(self.manager_a).create(
+            {"pattern": "cab", "partner_id": self.cab.id}
+        )
+        managed.write({"priority": 7})
+        self.assertEqual(Rule.with_user(self.manager_a).search([]), rule | managed)
+        with self.assertRaises(AccessError):
+            self.rule_b.with_user(self.manager_a).read(["pattern"])
+        managed.unlink()
+        # Users without accounting rights see none.
+        employee = company_user(self.env, self.company_a, "rules_employee", "base.group_user")
+        with self.assertRaises(AccessError):
+            Rule.with_user(employee).search([])
+        # An accountant may re-apply rules, not set the rule of a transaction directly.
+        transaction = self.tx("XEROX")
+        as_accountant = transaction.with_user(self.accountant_a)
+        as_accountant.action_apply_rules()
+        self.assertEqual(transaction.rule_id, rule)
+        with self.assertRaises(AccessError):
+            as_accountant.write({"rule_id": False})
+        with self.assertRaises(AccessError):
+            as_accountant.write({"partner_source": "rule"})
+
+
+@tagged("post_install", "-at_install")
+class TestRulesInSync(SyncCase):
+    def test_sync_applies_rules_and_hints_to_new_and_changed_transactions(self):
+        staples = self.env["res.partner"].create({"name": "Staples"})
+        shell_vendor = self.env["res.partner"].create({"name": "Shell Vendor"})
+        rule = self.env["ledgersync.rule"].create(
+            {"pattern": "shell oil", "match_kind": "starts_with", "partner_id": shell_vendor.id}
+        )
+        self.sync("initial")
+        Transaction = self.Transaction
+        by_rule = Transaction.search([("description", "=ilike", "shell oil%")])
+        self.assertTrue(by_rule, "the sandbox has Shell purchases")
+        self.assertEqual(set(by_rule.mapped("rule_id")), {rule})
+        self.assertEqual(set(by_rule.mapped("partner_id")), {shell_vendor})
+        self.assertEqual(set(by_rule.mapped("partner_source")), {"rule"})
+        hinted = Transaction.search([("vendor_name", "=", "Staples")])
+        self.assertTrue(hinted)
+        self.assertEqual(set(hinted.mapped("partner_id")), {staples})
+        self.assertEqual(set(hinted.mapped("match_status")), {"suggested"})
+        self.assertEqual(
+            Transaction.search_count(
+                [("match_status", "=", "unmatched"), ("partner_id", "!=", False)]
+            ),
+            0,
+        )
+        # A person's vendor survives a change in LedgerSync; the rule still applies where
+        # nobody chose.
+        chosen, other = by_rule.filtered(lambda t: t.ledgersync_status == "posted")[:2]
+        chosen.with_user(self.env.ref("base.user_admin")).partner_id = staples
+        self.assertEqual(chosen.partner_source, "person")
+        for transaction in chosen | other:
+            self.sandbox.app.modify_transaction(transaction.ledgersync_id, reference="CHANGED")
+        run = self.sync()
+        self.assertEqual(run.updated_count, 2)
+        (chosen | other).invalidate_recordset()
+        self.assertEqual(chosen.partner_id, staples)
+        self.assertEqual(chosen.partner_source, "person")
+        self.assertEqual(chosen.match_status, "manual")
+        self.assertEqual(other.partner_id, shell_vendor)
+        self.assertEqual(other.rule_id, rule)
