@@ -1,7 +1,7 @@
 """Matching rules, LedgerSync's hints, match status and Re-apply Rules (issue 9)."""
 
 from odoo import Command
-from odoo.exceptions import AccessError, ValidationError
+from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import TransactionCase, tagged
 
 from .common import SyncCase, TwoCompaniesMixin, company_user
@@ -165,7 +165,7 @@ class TestRules(RulesDataMixin, TransactionCase):
         with self.assertRaisesRegex(ValidationError, "needs some text"):
             self.rule(" , ")
         # A vendor of another company is refused (check_company).
-        with self.assertRaises(Exception):
+        with self.assertRaises(UserError):
             self.rule("coffee", partner_id=self.other_vendor.id)
 
     def test_hints_resolve_to_a_partner_and_an_account(self):
