@@ -22,6 +22,9 @@
         "views/menus.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "ledgersync_connector/static/src/js/*.js",
+        ],
         "web.assets_tests": [
             "ledgersync_connector/static/tests/tours/*.js",
         ],

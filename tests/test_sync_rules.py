@@ -15,6 +15,7 @@ from ledgersync_connector.sync.rules import (
     naive_match,
     normalize,
     parse_pattern,
+    pattern_from_description,
     search_words,
 )
 
@@ -168,3 +169,15 @@ def test_match_status():
 def test_search_words():
     assert search_words("Uber*Eats, AMZN MKTP") == ["uber", "amzn"]
     assert search_words("coffee, *") is None
+
+
+def test_pattern_from_description():
+    assert pattern_from_description("POS PURCHASE STAPLES #1234 BOSTON MA") == (
+        "pos purchase staples #* boston ma"
+    )
+    assert pattern_from_description("ACME, INC 12/31") == "acme* inc */*"
+    assert pattern_from_description("12 34, 56") == ""
+    taught = pattern_from_description("SHELL OIL 42 HOUSTON")
+    spec = RuleSpec(1, taught, kind="exact", company_id=1)
+    assert winner([spec], "Shell Oil 7781 Houston") == 1
+    assert winner([spec], "Shell Oil 7781 Houston TX") is None

@@ -175,10 +175,18 @@ class LedgerSyncTransaction(models.Model):
                         fields=", ".join(sorted(forbidden)),
                     )
                 )
-        if not self.env.su:
+        person = not self.env.su  # the sync, the rules and the export write as the system
+        if person:
             self._check_review_write(vals)
             vals = self._with_person_marks(vals)
-        return super().write(vals)
+        result = super().write(vals)
+        if person and not self.env.context.get("ledgersync_no_learning"):
+            # Corrections that teach: the vendor or GL account a person set (several
+            # rows at once with multi-edit) becomes a client rule, or is offered as one.
+            chosen = [name for name in SOURCE_FIELDS if vals.get(name)]
+            if chosen:
+                self.env["ledgersync.rule.lesson"]._after_correction(self, chosen)
+        return result
 
     def _with_person_marks(self, vals):
         """``vals`` of a person's write, with who set which review field and when; a
@@ -237,6 +245,20 @@ class LedgerSyncTransaction(models.Model):
                 }
             )
         return sum(len(ids) for ids in changes.values())
+
+    def action_learn_rules(self, field_names):
+        """Make client rules of the vendor or GL account a person set on these
+        transactions ("Create Rule" of the notification, when the firm asks first).
+        Returns the ids of the lessons, for Undo."""
+        self.check_access("write")
+        names = [name for name in field_names if name in SOURCE_FIELDS]
+        return self.env["ledgersync.rule.lesson"]._learn(self, names).ids
+
+    @api.model
+    def action_undo_rule_lessons(self, lesson_ids):
+        """Undo of the notification: revert the rules a correction created or changed."""
+        self.env["ledgersync.rule.lesson"].browse(lesson_ids)._undo()
+        return True
 
     def action_apply_rules(self):
         """Re-apply rules: the selected transactions still to review get the vendor and GL

@@ -82,6 +82,15 @@ def search_words(pattern):
     return words
 
 
+def pattern_from_description(description):
+    """The exact-match pattern a correction teaches: the normalized description, its
+    digits (store numbers, dates, references) and commas (the pattern's separator) as
+    ``*``; "" when nothing else is left."""
+    text = re.sub(r"[\d,]+", WILDCARD, normalize(description))
+    text = re.sub(r"\*(?:\s*\*)+", WILDCARD, text)
+    return text if text.replace(WILDCARD, "").strip() else ""
+
+
 @dataclass(frozen=True)
 class RuleSpec:
     """What the matcher needs of a rule; amounts are compared as floats."""

@@ -1,4 +1,7 @@
-"""Matching rules, LedgerSync's hints, match status and Re-apply Rules (issue 9)."""
+"""Matching rules, LedgerSync's hints, match status, Re-apply Rules and corrections that
+teach (issue 9)."""
+
+import json
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
@@ -104,6 +107,8 @@ class TestRules(RulesDataMixin, TransactionCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.setup_rules_data()
+        # Corrections made here teach nothing (TestCorrectionsTeach covers that).
+        cls.env["ir.config_parameter"].set_param("ledgersync_connector.rule_learning", "never")
 
     def test_every_pattern_form(self):
         cases = [
@@ -328,3 +333,128 @@ class TestRulesInSync(SyncCase):
         self.assertEqual(chosen.match_status, "manual")
         self.assertEqual(other.partner_id, shell_vendor)
         self.assertEqual(other.rule_id, rule)
+
+
+@tagged("post_install", "-at_install")
+class TestCorrectionsTeach(RulesDataMixin, TransactionCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_rules_data()
+
+    def setUp(self):
+        super().setUp()
+        self.set_mode("always")
+        self.env.cr.precommit.data.pop("bus.bus.values", None)
+
+    def set_mode(self, mode):
+        self.env["ir.config_parameter"].set_param("ledgersync_connector.rule_learning", mode)
+
+    def as_accountant(self, transactions):
+        return transactions.with_user(self.accountant_a)
+
+    def notifications(self):
+        """The bus messages of this transaction sent to the accountant (sent at commit)."""
+        found = []
+        for value in self.env.cr.precommit.data.get("bus.bus.values", []):
+            message = json.loads(value["message"])
+            if message["type"] == "ledgersync_rule_lessons":
+                found.append((json.loads(value["channel"]), message["payload"]))
+        return found
+
+    def rules_of(self, client):
+        return self.env["ledgersync.rule"].search([("client_id", "=", client.id)])
+
+    def test_correction_creates_a_client_rule_and_undo_removes_it(self):
+        corrected = self.tx("POS STAPLES #1234 BOSTON")
+        follower = self.tx("pos staples #98 boston")
+        other_client = self.tx("POS STAPLES #1234 BOSTON", bank=self.bank_2)
+        self.as_accountant(corrected).write({"partner_id": self.xerox.id})
+        rule = self.rules_of(self.client_1)
+        self.assertEqual(len(rule), 1)
+        self.assertEqual(
+            (rule.pattern, rule.match_kind, rule.partner_id, rule.account_id),
+            ("pos staples #* boston", "exact", self.xerox, self.env["account.account"]),
+        )
+        self.assertEqual(rule.company_id, self.company_a)
+        # The next matching transaction of the client follows: green, by the rule.
+        self.assertEqual((follower.partner_id, follower.rule_id), (self.xerox, rule))
+        self.assertEqual(follower.match_status, "rule")
+        self.assertFalse(other_client.partner_id)
+        self.assertFalse(self.rules_of(self.client_2))
+        # The accountant is told, on his own channel, with the lesson to undo.
+        ((channel, payload),) = self.notifications()
+        self.assertEqual(channel[1:], ["res.partner", self.accountant_a.partner_id.id])
+        self.assertIn("New rule for Rules Client 1", payload["message"])
+        self.assertFalse(payload["ask"])
+        lesson = self.env["ledgersync.rule.lesson"].browse(payload["lesson_ids"])
+        self.assertEqual((lesson.rule_id, lesson.user_id), (rule, self.accountant_a))
+        # Undo: the rule is gone, the follower is unmatched again, the correction stays.
+        self.as_accountant(self.env["ledgersync.transaction"]).action_undo_rule_lessons(lesson.ids)
+        self.assertFalse(rule.exists())
+        self.assertFalse(follower.partner_id)
+        self.assertEqual(follower.match_status, "unmatched")
+        self.assertEqual(corrected.partner_id, self.xerox)
+        self.assertEqual(corrected.match_status, "manual")
+
+    def test_a_new_correction_updates_the_rule_and_undo_restores_it(self):
+        first, second, third = self.tx("GYM 1"), self.tx("GYM 2"), self.tx("GYM 3")
+        self.as_accountant(first).write({"partner_id": self.xerox.id})
+        rule = self.rules_of(self.client_1)
+        self.env.cr.precommit.data.pop("bus.bus.values", None)
+        self.as_accountant(second).write({"partner_id": self.cab.id})
+        self.assertEqual(self.rules_of(self.client_1), rule)
+        self.assertEqual(rule.partner_id, self.cab)
+        self.assertEqual(third.partner_id, self.cab)
+        self.assertEqual(first.partner_id, self.xerox)  # a person's choice stays
+        ((_channel, payload),) = self.notifications()
+        self.assertIn("Rule updated", payload["message"])
+        self.as_accountant(self.env["ledgersync.transaction"]).action_undo_rule_lessons(
+            payload["lesson_ids"]
+        )
+        self.assertEqual(rule.partner_id, self.xerox)
+        self.assertEqual(third.partner_id, self.xerox)
+        # Another person cannot undo it.
+        self.as_accountant(second).write({"partner_id": self.cab.id})
+        lesson = self.env["ledgersync.rule.lesson"].search([], limit=1)
+        with self.assertRaisesRegex(UserError, "Only the person"):
+            self.env["ledgersync.transaction"].with_user(self.manager_a).action_undo_rule_lessons(
+                lesson.ids
+            )
+
+    def test_bulk_edit_teaches_once_per_distinct_description(self):
+        rows = self.tx("ACME 1") | self.tx("acme 22") | self.tx("GLOBEX 7") | self.tx("Globex 8")
+        self.as_accountant(rows).write({"account_id": self.office.id})
+        rules = self.rules_of(self.client_1)
+        self.assertEqual(sorted(rules.mapped("pattern")), ["acme *", "globex *"])
+        self.assertEqual(set(rules.mapped("account_id")), {self.office})
+        self.assertFalse(rules.partner_id)
+        ((_channel, payload),) = self.notifications()
+        self.assertEqual(len(payload["lesson_ids"]), 2)
+        self.assertEqual(set(rows.mapped("account_source")), {"person"})
+        self.assertEqual(set(rows.mapped("account_set_uid")), {self.accountant_a})
+
+    def test_ask_first_then_create_and_never(self):
+        self.set_mode("ask")
+        corrected, follower = self.tx("RENT 2026-11"), self.tx("RENT 2026-12")
+        self.as_accountant(corrected).write({"partner_id": self.xerox.id})
+        self.assertFalse(self.rules_of(self.client_1))
+        ((_channel, payload),) = self.notifications()
+        self.assertEqual(payload["ask"]["transaction_ids"], corrected.ids)
+        self.assertEqual(payload["ask"]["fields"], ["partner_id"])
+        lesson_ids = self.as_accountant(
+            self.env["ledgersync.transaction"].browse(payload["ask"]["transaction_ids"])
+        ).action_learn_rules(payload["ask"]["fields"])
+        self.assertEqual(len(lesson_ids), 1)
+        self.assertEqual(self.rules_of(self.client_1).pattern, "rent *-*")
+        self.assertEqual(follower.partner_id, self.xerox)
+        self.set_mode("never")
+        self.as_accountant(self.tx("PARKING 1")).write({"partner_id": self.cab.id})
+        self.assertEqual(len(self.rules_of(self.client_1)), 1)
+
+    def test_learning_setting_in_settings(self):
+        settings = self.env["res.config.settings"].create({"ledgersync_rule_learning": "ask"})
+        settings.execute()
+        self.assertEqual(
+            self.env["ir.config_parameter"].get_param("ledgersync_connector.rule_learning"), "ask"
+        )
