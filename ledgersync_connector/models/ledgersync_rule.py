@@ -34,9 +34,7 @@ class LedgerSyncRule(models.Model):
     match_kind = fields.Selection(
         MATCH_KIND_SELECTION, string="Description", required=True, default="contains"
     )
-    amount_sign = fields.Selection(
-        AMOUNT_SIGN_SELECTION, string="Amount Sign", required=True, default="any"
-    )
+    amount_sign = fields.Selection(AMOUNT_SIGN_SELECTION, required=True, default="any")
     amount_min = fields.Float(
         string="Amount From", help="Smallest amount, without its sign (0: no minimum)."
     )
@@ -55,7 +53,6 @@ class LedgerSyncRule(models.Model):
     active = fields.Boolean(default=True)
     client_id = fields.Many2one(
         "ledgersync.client",
-        string="Client",
         index="btree_not_null",
         ondelete="cascade",
         help="Empty: a firm-wide rule, for every client whose books are in this company. "

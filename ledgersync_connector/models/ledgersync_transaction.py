@@ -95,7 +95,6 @@ class LedgerSyncTransaction(models.Model):
     )
     rule_id = fields.Many2one(
         "ledgersync.rule",
-        string="Rule",
         readonly=True,
         ondelete="set null",
         index="btree_not_null",
