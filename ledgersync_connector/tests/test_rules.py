@@ -5,9 +5,10 @@ import json
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import TransactionCase, tagged
+from odoo.tests import HttpCase, TransactionCase, tagged
 
 from .common import SyncCase, TwoCompaniesMixin, company_user
+from .test_review_views import ReviewDataMixin
 
 
 class RulesDataMixin(TwoCompaniesMixin):
@@ -458,3 +459,29 @@ class TestCorrectionsTeach(RulesDataMixin, TransactionCase):
         self.assertEqual(
             self.env["ir.config_parameter"].get_param("ledgersync_connector.rule_learning"), "ask"
         )
+
+
+@tagged("post_install", "-at_install")
+class TestTeachTour(ReviewDataMixin, HttpCase):
+    """Corrections that teach in a real browser, as an accountant of company A."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.setup_review_data()
+        cls.env["ir.config_parameter"].set_param("ledgersync_connector.rule_learning", "always")
+        cls.vendor = cls.env["res.partner"].create({"name": "Tour Vendor"})
+
+    def test_a_correction_becomes_a_rule_and_is_undone_in_the_browser(self):
+        self.start_tour(
+            "/odoo/action-ledgersync_connector.ledgersync_transaction_action",
+            "ledgersync_teach_tour",
+            login=self.accountant_a.login,
+            timeout=120,
+        )
+        client = self.data_a["clients"][0]
+        lines = self.data_a["transactions"].filtered(lambda t: t.client_id == client)
+        self.assertEqual(lines.filtered("partner_id").partner_id, self.vendor)
+        self.assertEqual(len(lines.filtered("partner_id")), 1)
+        self.assertEqual(lines.filtered("partner_id").partner_set_uid, self.accountant_a)
+        self.assertFalse(self.env["ledgersync.rule"].search([("client_id", "=", client.id)]))
