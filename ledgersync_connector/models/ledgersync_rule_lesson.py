@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
@@ -11,6 +13,8 @@ LEARNING_MODES = [
     ("never", "Never"),
 ]
 DEFAULT_LEARNING = "always"
+# Undo is offered by a notification: a lesson older than this is no longer needed.
+LESSON_KEEP_DAYS = 7
 # Review fields a rule can set: {transaction field: (rule field, transaction source field)}.
 TAUGHT_FIELDS = {
     "partner_id": ("partner_id", "partner_source"),
@@ -191,3 +195,8 @@ class LedgerSyncRuleLesson(models.Model):
                 )
             followers._apply_rules()
         return True
+
+    @api.autovacuum
+    def _gc_old_lessons(self):
+        limit = fields.Datetime.now() - timedelta(days=LESSON_KEEP_DAYS)
+        self.sudo().search([("create_date", "<", limit)]).unlink()

@@ -453,6 +453,22 @@ class TestCorrectionsTeach(RulesDataMixin, TransactionCase):
         self.as_accountant(self.tx("PARKING 1")).write({"partner_id": self.cab.id})
         self.assertEqual(len(self.rules_of(self.client_1)), 1)
 
+    def test_old_lessons_are_vacuumed(self):
+        self.as_accountant(self.tx("TAXI 1")).write({"partner_id": self.cab.id})
+        lesson = self.env["ledgersync.rule.lesson"].search([])
+        self.assertEqual(len(lesson), 1)
+        self.env["ledgersync.rule.lesson"]._gc_old_lessons()
+        self.assertTrue(lesson.exists())
+        self.env.cr.execute(
+            "UPDATE ledgersync_rule_lesson SET create_date = now() - interval '8 days' "
+            "WHERE id = %s",
+            lesson.ids,
+        )
+        lesson.invalidate_recordset()
+        self.env["ledgersync.rule.lesson"]._gc_old_lessons()
+        self.assertFalse(lesson.exists())
+        self.assertTrue(self.rules_of(self.client_1), "the rule itself stays")
+
     def test_learning_setting_in_settings(self):
         settings = self.env["res.config.settings"].create({"ledgersync_rule_learning": "ask"})
         settings.execute()
