@@ -317,12 +317,14 @@ class SyncEngine:
         currency_ids = mapping.page_currencies(records, self.currency_ids)
         self.env.flush_all()
         existing = {}
-        assignments = {}  # row id -> its (review state, rules.Assignment)
+        # row id -> (client id, company id, review state, rules.Assignment)
+        assignments = {}
         if records:
             self.cr.execute(
                 SQL(
                     """
-                    SELECT ledgersync_id, id, content_hash, active, review_state,
+                    SELECT ledgersync_id, id, content_hash, active,
+                           client_id, company_id, review_state,
                            partner_id, partner_source, account_id, account_source, rule_id
                       FROM ledgersync_transaction
                      WHERE bank_account_id = %s AND ledgersync_id = ANY(%s)
@@ -331,22 +333,16 @@ class SyncEngine:
                     [record.id for record in records],
                 )
             )
-            for (
-                ledgersync_id,
-                row_id,
-                digest,
-                active,
-                review_state,
-                *assigned,
-            ) in self.cr.fetchall():
+            for ledgersync_id, row_id, digest, active, *assigned in self.cr.fetchall():
                 existing[ledgersync_id] = mapping.ExistingRow(row_id, digest, active)
-                assignments[row_id] = (review_state, rules.Assignment(*assigned))
+                # client id, company id, review state, then the rules.Assignment
+                assignments[row_id] = (*assigned[:3], rules.Assignment(*assigned[3:]))
         plan = mapping.plan_page(records, existing)
         uid = self.env.uid
         if plan.to_create:
             self._insert(account, plan.to_create, currency_ids)
         if plan.to_update:
-            self._update(account, plan.to_update, currency_ids, assignments)
+            self._update(plan.to_update, currency_ids, assignments)
         if plan.to_archive:
             self.cr.execute(
                 SQL(
@@ -379,7 +375,7 @@ class SyncEngine:
                 *head,
                 record.id,
                 *mapping.sql_row(record, values, digest, currency_ids),
-                *self._assigned_row(account, record),
+                *self._assigned_row(record, *head[1:]),
                 *tail,
             )
             for record, values, digest in to_create
@@ -394,9 +390,10 @@ class SyncEngine:
         )
         execute_values(self.cr, statement, rows)
 
-    def _assigned_row(self, account, record, review_state="to_review", current=None):
-        """The ASSIGNED_COLUMNS of a new or changed transaction: what the rules and hints
-        give one to review (keeping what a person set), or its values as they are."""
+    def _assigned_row(self, record, client_id, company_id, review_state="to_review", current=None):
+        """The ASSIGNED_COLUMNS of a new or changed transaction of that client and company
+        (whose rules, vendors and GL accounts apply): what the rules and hints give one to
+        review (keeping what a person set), or its values as they are."""
         if review_state != "to_review":
             decided = current
             status = rules.match_status(
@@ -410,8 +407,8 @@ class SyncEngine:
                 (
                     record.description,
                     record.amount,
-                    account.client_id.id,
-                    account.company_id.id,
+                    client_id,
+                    company_id,
                     record.vendor_name,
                     record.gl_code,
                 ),
@@ -426,13 +423,13 @@ class SyncEngine:
             status,
         )
 
-    def _update(self, account, to_update, currency_ids, current):
+    def _update(self, to_update, currency_ids, current):
         """One UPDATE of a page's changed (or reappearing) transactions."""
         rows = [
             (
                 row_id,
                 *mapping.sql_row(record, values, digest, currency_ids),
-                *self._assigned_row(account, record, *current[row_id]),
+                *self._assigned_row(record, *current[row_id]),
             )
             for row_id, record, values, digest in to_update
         ]
