@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
+from odoo.tools.sql import column_exists, create_column
 
 from ..sync import rules
 from ..sync.matching import Assigner
@@ -134,6 +135,32 @@ class LedgerSyncTransaction(models.Model):
     _account_date_idx = models.Index("(bank_account_id, date DESC)")
     _client_date_idx = models.Index("(client_id, date DESC)")
     _company_review_idx = models.Index("(company_id, review_state)")
+
+    def _auto_init(self):
+        self._init_match_status_column()
+        return super()._auto_init()
+
+    def _init_match_status_column(self):
+        """The match status of the transactions synced before it was stored, in one
+        UPDATE rather than recomputed row by row (millions of rows): their vendor and GL
+        account were all set by people (no source), so "manual" when set, as
+        rules.match_status says."""
+        cr = self.env.cr
+        if not column_exists(cr, self._table, "id") or column_exists(
+            cr, self._table, "match_status"
+        ):
+            return
+        create_column(cr, self._table, "match_status", "varchar")
+        cr.execute(
+            SQL(
+                """
+                UPDATE %s SET match_status = CASE
+                    WHEN partner_id IS NULL AND account_id IS NULL THEN 'unmatched'
+                    ELSE 'manual' END
+                """,
+                SQL.identifier(self._table),
+            )
+        )
 
     @api.depends("partner_id", "partner_source", "account_id", "account_source")
     def _compute_match_status(self):

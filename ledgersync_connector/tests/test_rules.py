@@ -219,6 +219,16 @@ class TestRules(RulesDataMixin, TransactionCase):
         Transaction.browse(reviewed.id).action_apply_rules()
         self.assertFalse(reviewed.partner_id)
 
+    def test_upgrade_sets_the_match_status_of_existing_rows_in_sql(self):
+        # Rows synced before the status was stored: their vendor was set by a person.
+        chosen, empty = self.tx("CHOSEN"), self.tx("EMPTY")
+        chosen.partner_id = self.cab
+        self.env.flush_all()
+        self.env.cr.execute("ALTER TABLE ledgersync_transaction DROP COLUMN match_status")
+        self.env["ledgersync.transaction"]._init_match_status_column()
+        self.env.invalidate_all()
+        self.assertEqual((chosen.match_status, empty.match_status), ("manual", "unmatched"))
+
     def test_rule_count_preview_and_matched_transactions(self):
         rule = self.rule("shell", client_id=self.client_1.id)
         matching = self.tx("SHELL OIL 1") | self.tx("shell oil 2")
