@@ -3,6 +3,8 @@ teach (issue 9)."""
 
 import json
 
+from lxml import etree
+
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import HttpCase, TransactionCase, tagged
@@ -228,6 +230,34 @@ class TestRules(RulesDataMixin, TransactionCase):
         self.env["ledgersync.transaction"]._init_match_status_column()
         self.env.invalidate_all()
         self.assertEqual((chosen.match_status, empty.match_status), ("manual", "unmatched"))
+
+    def test_views_show_rules_hints_and_who_set_what(self):
+        Transaction = self.env["ledgersync.transaction"].with_user(self.accountant_a)
+        views = Transaction.get_views([(False, "list"), (False, "form")])["views"]
+        form = etree.fromstring(views["form"]["arch"])
+        for name in (
+            "rule_id",
+            "unresolved_hints",
+            "partner_source",
+            "partner_set_uid",
+            "partner_set_date",
+            "account_set_uid",
+            "account_set_date",
+            "review_set_uid",
+            "review_set_date",
+        ):
+            self.assertTrue(form.xpath(f"//field[@name='{name}']"), name)
+        listed = etree.fromstring(views["list"]["arch"])
+        self.assertEqual(listed.get("multi_edit"), "1")
+        self.assertIn("action_apply_rules", listed.xpath("/list/header/button/@name"))
+        # The rules' menu is the accounting managers'; accountants read rules elsewhere.
+        menu = self.env.ref("ledgersync_connector.menu_ledgersync_rules")
+        visible = self.env["ir.ui.menu"].with_user(self.accountant_a)._visible_menu_ids()
+        self.assertNotIn(menu.id, visible)
+        visible = self.env["ir.ui.menu"].with_user(self.manager_a)._visible_menu_ids()
+        self.assertIn(menu.id, visible)
+        unmatched = self.env.ref("ledgersync_connector.ledgersync_transaction_unmatched_action")
+        self.assertIn("'search_default_unmatched': 1", unmatched.context)
 
     def test_rule_count_preview_and_matched_transactions(self):
         rule = self.rule("shell", client_id=self.client_1.id)
