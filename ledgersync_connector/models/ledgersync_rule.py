@@ -72,6 +72,16 @@ class LedgerSyncRule(models.Model):
         string="Matched Transactions", compute="_compute_transaction_count"
     )
 
+    @api.onchange("client_id")
+    def _onchange_client_id(self):
+        """A client rule lives in the company that keeps the client's books: the company
+        of its transactions (the client's own until it has some)."""
+        if self.client_id:
+            books = self.env["ledgersync.transaction"].search(
+                [("client_id", "=", self.client_id.id)], limit=1
+            )
+            self.company_id = books.company_id or self.client_id.company_id
+
     @api.depends("client_id")
     def _compute_scope(self):
         for rule in self:

@@ -7,7 +7,7 @@ from lxml import etree
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import HttpCase, TransactionCase, tagged
+from odoo.tests import Form, HttpCase, TransactionCase, tagged
 
 from .common import SyncCase, TwoCompaniesMixin, company_user
 from .test_review_views import ReviewDataMixin
@@ -258,6 +258,15 @@ class TestRules(RulesDataMixin, TransactionCase):
         self.assertIn(menu.id, visible)
         unmatched = self.env.ref("ledgersync_connector.ledgersync_transaction_unmatched_action")
         self.assertIn("'search_default_unmatched': 1", unmatched.context)
+
+    def test_a_client_rule_goes_to_the_company_of_the_clients_books(self):
+        self.tx("ANY")
+        with Form(self.env["ledgersync.rule"].with_company(self.company_b)) as form:
+            self.assertEqual(form.company_id, self.company_b)
+            form.pattern = "any"
+            form.client_id = self.client_1
+            self.assertEqual(form.company_id, self.company_a)
+            form.partner_id = self.xerox
 
     def test_rule_count_preview_and_matched_transactions(self):
         rule = self.rule("shell", client_id=self.client_1.id)
