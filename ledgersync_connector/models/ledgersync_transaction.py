@@ -206,6 +206,8 @@ class LedgerSyncTransaction(models.Model):
             self._check_review_write(vals)
             vals = self._with_person_marks(vals)
         result = super().write(vals)
+        if person and vals.get("review_state") == "reviewed":
+            self._confirm_suggestions()
         if person and not self.env.context.get("ledgersync_no_learning"):
             # Corrections that teach: the vendor or GL account a person set (several
             # rows at once with multi-edit) becomes a client rule, or is offered as one.
@@ -213,6 +215,18 @@ class LedgerSyncTransaction(models.Model):
             if chosen:
                 self.env["ledgersync.rule.lesson"]._after_correction(self, chosen)
         return result
+
+    def _confirm_suggestions(self):
+        """A person who marks transactions reviewed confirms the vendor and GL account
+        that LedgerSync's hints suggested: they become that person's."""
+        now = fields.Datetime.now()
+        for name, source_field in SOURCE_FIELDS.items():
+            suggested = self.filtered(lambda t, f=source_field: t[f] == rules.SOURCE_HINT)
+            if suggested:
+                user_field, date_field = SET_BY_FIELDS[name]
+                suggested.sudo().write(
+                    {source_field: rules.SOURCE_PERSON, user_field: self.env.uid, date_field: now}
+                )
 
     def _with_person_marks(self, vals):
         """``vals`` of a person's write, with who set which review field and when; a

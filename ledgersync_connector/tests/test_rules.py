@@ -200,6 +200,16 @@ class TestRules(RulesDataMixin, TransactionCase):
         self.assertEqual(by_ref.account_id, self.travel)
         self.assertEqual(by_ref.match_status, "rule")
 
+    def test_marking_reviewed_confirms_the_suggestions(self):
+        suggested = self.tx("SOMETHING", vendor_name="VX-1", gl_code="619001")
+        suggested._apply_rules()
+        self.assertEqual(suggested.match_status, "suggested")
+        suggested.with_user(self.accountant_a).action_mark_reviewed()
+        self.assertEqual((suggested.partner_source, suggested.account_source), ("person",) * 2)
+        self.assertEqual(suggested.partner_set_uid, self.accountant_a)
+        self.assertEqual(suggested.match_status, "manual")
+        self.assertEqual(suggested.partner_id, self.xerox)
+
     def test_reapply_never_overwrites_a_persons_value(self):
         transaction = self.tx("XEROX 42", vendor_name="Yellow Cab")
         Transaction = self.env["ledgersync.transaction"].with_user(self.accountant_a)
