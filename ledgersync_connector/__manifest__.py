@@ -6,7 +6,7 @@
     "license": "LGPL-3",
     "author": "ledgersync_connector contributors",
     "website": "https://github.com/ledgersync/ledgersync_connector",
-    "depends": ["base_setup", "mail", "account"],
+    "depends": ["base_setup", "bus", "mail", "account"],
     "external_dependencies": {"python": ["cryptography", "requests", "urllib3"]},
     "data": [
         "security/ledgersync_security.xml",
@@ -18,12 +18,15 @@
         "views/ledgersync_sync_run_views.xml",
         "views/ledgersync_connection_views.xml",
         "views/ledgersync_client_views.xml",
+        "views/ledgersync_export_views.xml",
+        "views/ledgersync_export_accounting_cs_views.xml",
+        "views/ledgersync_firmadmin_import_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
     ],
     "assets": {
         "web.assets_backend": [
-            "ledgersync_connector/static/src/js/*.js",
+            "ledgersync_connector/static/src/**/*",
         ],
         "web.assets_tests": [
             "ledgersync_connector/static/tests/tours/*.js",

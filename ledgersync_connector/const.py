@@ -12,8 +12,8 @@ USER_AGENT = "odoo-ledgersync-connector"
 # Seconds. One float per request: Odoo's test harness compares `timeout < 10`.
 REQUEST_TIMEOUT = 10.0
 # Each HTTP exchange (connect, request, headers, body) ends within REQUEST_TIMEOUT seconds
-# on the monotonic clock, however slowly the server trickles its answer (name resolution
-# excepted). Wall-clock bound of LedgerSyncApiClient.verify() (login + first page of
+# on the monotonic clock, however slowly the server trickles its answer or its name
+# resolves. Wall-clock bound of LedgerSyncApiClient.verify() (login + first page of
 # clients), all exchanges together.
 VERIFY_DEADLINE = 8.0
 
@@ -73,6 +73,9 @@ IDLE_WORKER_SECONDS = 120
 # One call of the scheduled action works this long, then reports its progress; Odoo calls
 # it again at once while work is left (well under Odoo's 120 s worker time limit).
 CRON_SLICE_SECONDS = 45
+# Web clients hear of a sync's progress at most this often (seconds), and at once of a
+# run's end or a change of the connection's status (models/ir_websocket.py).
+LIVE_UPDATE_SECONDS = 2.0
 # A worker stops taking bank accounts when less time than this is left in its slice.
 CRON_MIN_SECONDS_LEFT = 0
 # A bank account taken is finished even past the end of the slice, but its page loop stops

@@ -32,8 +32,9 @@ FAILURES = {
         _lt("LedgerSync did not accept this email and password."),
         _lt(
             "Type the email and password you use to sign in to LedgerSync and press "
-            "Save Integration. No further sign-in is attempted until you do, because "
-            "LedgerSync locks an account after repeated wrong passwords."
+            "Save Integration; a password changed in LedgerSync must be typed here too. "
+            "No further sign-in is attempted until you do, because LedgerSync locks an "
+            "account after repeated wrong passwords."
         ),
     ),
     "subscription_inactive": Failure(

@@ -26,6 +26,12 @@ FAULT_KINDS = {
     "wrong_shape": 'valid JSON of the wrong shape: the normal body wrapped as {"result": ...}',
     "bad_record": "the normal page with its first record broken (amount/date/id of wrong type)",
     "token_expired": "401 token_expired on data calls, whatever the token",
+    "patch": "the normal answer with `body` (a JSON object) merged into its first record, "
+    "or into the login answer (out-of-range values the mutations refuse: amounts, expires_in)",
+    "drip": "the normal answer, its body sent one byte every `delay` seconds (default 0.5) "
+    "after the headers; released at once when the server stops",
+    "huge": "a 200 answer of `size` bytes (default 8 MiB) streamed without Content-Length",
+    "endless": "an empty page whose next_cursor is new at every answer (a listing that never ends)",
 }
 ENDPOINTS = ("login", "clients", "bank_accounts", "transactions")
 DATA_ENDPOINTS = ("clients", "bank_accounts", "transactions")
@@ -36,7 +42,9 @@ DEFAULT_STATUS = {
     "empty": 200,
     "token_expired": 401,
 }
-DEFAULT_DELAY = {"delay": 1.0, "hang": 3600.0}
+DEFAULT_DELAY = {"delay": 1.0, "hang": 3600.0, "drip": 0.5}
+DEFAULT_SIZE = 8 * 1024 * 1024
+HUGE_CHUNK = 64 * 1024
 
 
 @dataclass
@@ -56,6 +64,7 @@ class Fault:
     delay: float = None
     body: str = None
     content_type: str = None
+    size: int = None
     id: int = 0
     fired: int = 0
     _regex: object = field(default=None, repr=False, compare=False)
@@ -85,12 +94,29 @@ class Fault:
                 raise ValueError("delay must be >= 0")
         if self.kind == "rate_limit" and self.retry_after is None:
             self.retry_after = 1
+        self._check_kind_options()
         if self.method is not None:
             self.method = self.method.upper()
         try:
             self._regex = re.compile(self.path) if self.path else None
         except re.error as exc:
             raise ValueError(f"bad path regex {self.path!r}: {exc}") from exc
+
+    def _check_kind_options(self):
+        """The options of ``huge`` (size) and ``patch`` (body: a JSON object)."""
+        if self.kind == "huge":
+            self.size = DEFAULT_SIZE if self.size is None else self.size
+            if not isinstance(self.size, int) or isinstance(self.size, bool) or self.size < 1:
+                raise ValueError("size must be a positive integer (bytes)")
+        if self.kind == "patch":
+            if isinstance(self.body, dict):  # as the admin endpoint's JSON may give it
+                self.body = json.dumps(self.body)
+            try:
+                patch = json.loads(self.body) if isinstance(self.body, str) else None
+            except ValueError:
+                patch = None
+            if not isinstance(patch, dict):
+                raise ValueError("a patch fault needs a body: a JSON object of fields")
 
     @property
     def active(self):
@@ -269,6 +295,46 @@ def _rewrite_bad_record(body):
     return json_response(payload)
 
 
+def _answer_huge(fault, released):
+    def filler():
+        yield b'{"data": ["'
+        sent = len(b'{"data": ["')
+        while sent < fault.size and not released.is_set():
+            chunk = b"x" * min(HUGE_CHUNK, fault.size - sent)
+            sent += len(chunk)
+            yield chunk
+
+    return Response(filler(), status=200, content_type="application/json")
+
+
+def _answer_endless(fault):
+    return json_response({"data": [], "next_cursor": f"endless-{fault.id}-{fault.fired}"})
+
+
+def _rewrite_patch(fault, response):
+    payload = json.loads(response.get_data())
+    items = payload.get("data") if isinstance(payload, dict) else None
+    target = items[0] if isinstance(items, list) and items else payload
+    if isinstance(target, dict):
+        target.update(json.loads(fault.body))
+    return json_response(payload)
+
+
+def _rewrite_drip(fault, response, released):
+    body = response.get_data()
+
+    def drip():
+        for index in range(len(body)):
+            if index and released.wait(fault.delay):
+                return  # the server stops: the answer stays cut
+            yield body[index : index + 1]
+
+    headers = {"Content-Length": str(len(body))}
+    return Response(
+        drip(), status=response.status_code, headers=headers, content_type=response.content_type
+    )
+
+
 # faults answered without running the request
 FAULT_ANSWERS = {
     "rate_limit": _answer_rate_limit,
@@ -276,6 +342,7 @@ FAULT_ANSWERS = {
     "token_expired": _answer_token_expired,
     "html": _answer_html,
     "empty": _answer_empty,
+    "endless": _answer_endless,
 }
 # faults rewriting the real answer (when it is a 200)
 FAULT_REWRITES = {
@@ -288,7 +355,7 @@ FAULT_REWRITES = {
 def apply_fault(fault, run, released):
     """The answer to a request ``fault`` fired on. ``run()`` gives the real answer;
     ``released`` (a ``threading.Event``, set when the server stops) ends the wait of
-    ``delay`` and ``hang`` faults at once."""
+    ``delay`` and ``hang`` faults, and the streaming of ``drip`` and ``huge``, at once."""
     kind = fault.kind
     if kind in ("hang", "delay"):
         released.wait(fault.delay)
@@ -299,7 +366,13 @@ def apply_fault(fault, run, released):
         return run()
     if kind in FAULT_ANSWERS:
         return FAULT_ANSWERS[kind](fault)
+    if kind == "huge":
+        return _answer_huge(fault, released)
     response = run()
+    if kind == "drip":
+        return _rewrite_drip(fault, response, released)
     if response.status_code != 200:
         return response
+    if kind == "patch":
+        return _rewrite_patch(fault, response)
     return FAULT_REWRITES[kind](response.get_data())

@@ -386,7 +386,19 @@ def trickle_body(exchange):
         exchange.trickle(b" " * 900, every=0.2, give_up_after=5)
 
 
-@pytest.mark.parametrize("handler", [trickle_head, trickle_body])
+def trickle_body_then_close(exchange):
+    """The head says the connection ends with the answer (``Connection: close``, as
+    werkzeug says of a streamed answer): http.client then hands the socket over to the
+    response, and the connection no longer holds it."""
+    head = STATUS_AND_HEAD.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+    if exchange.send(head):
+        exchange.trickle(b" " * 900, every=0.2, give_up_after=5)
+
+
+TRICKLES = [trickle_head, trickle_body, trickle_body_then_close]
+
+
+@pytest.mark.parametrize("handler", TRICKLES)
 def test_verify_ends_at_its_deadline_against_a_trickling_server(handler):
     with scripted_server(handler) as (url, _exchanges):
         api = LedgerSyncApiClient(url, EMAIL, PASSWORD)
@@ -399,7 +411,7 @@ def test_verify_ends_at_its_deadline_against_a_trickling_server(handler):
     assert elapsed < 2.5
 
 
-@pytest.mark.parametrize("handler", [trickle_head, trickle_body])
+@pytest.mark.parametrize("handler", TRICKLES)
 def test_a_data_request_ends_at_its_timeout_against_a_trickling_server(handler):
     with scripted_server(handler) as (url, exchanges):
         api = signed_in(LedgerSyncApiClient(url, EMAIL, PASSWORD, timeout=1.0, max_retries=0))

@@ -3,6 +3,7 @@
 import json
 import threading
 import time
+from unittest.mock import ANY
 
 import pytest
 import requests
@@ -189,6 +190,97 @@ def test_token_expired_fault_forces_relogin(sandbox):
     assert_error(api.get("/v1/clients", token=relogin.json()["access_token"]), 401, "token_expired")
     sandbox.app.faults.clear()
     assert api.get("/v1/clients").status_code == 200
+
+
+def test_patch_fault_merges_values_the_mutations_refuse(sandbox):
+    api = Api(sandbox, email=None)
+    sandbox.app.faults.add("patch", endpoint="login", body='{"expires_in": 1000000000000}')
+    login = api.login(DEMO).json()
+    assert login["expires_in"] == 10**12 and login["access_token"]
+    api.token = login["access_token"]
+    sandbox.app.faults.add(
+        "patch",
+        endpoint="transactions",
+        body={"amount": "1e999999999"},  # a dict, as in JSON
+    )
+    first, second = api.ok(tx_path("ba_d_0001_01"), limit=2)["data"]
+    assert first["amount"] == "1e999999999" and first["id"] == "tx_d_0001_01_0000001"
+    assert second["amount"] != "1e999999999"
+    assert api.ok(tx_path("ba_d_0001_01"), limit=2)["data"][0] == {**first, "amount": ANY}
+    for bad in (None, "[1]", "not json"):
+        with pytest.raises(ValueError, match="JSON object"):
+            sandbox.app.faults.add("patch", body=bad)
+
+
+def test_drip_fault_sends_the_body_one_byte_at_a_time(sandbox):
+    api = Api(sandbox)
+    sandbox.app.faults.add("drip", endpoint="clients", delay=0.05)
+    started = time.perf_counter()
+    response = api.session.get(
+        f"{sandbox.base_url}/v1/clients",
+        params={"limit": 1},
+        headers={"Authorization": f"Bearer {api.token}"},
+        stream=True,
+        timeout=5,
+    )
+    assert time.perf_counter() - started < 0.5  # the head comes at once
+    length = int(response.headers["Content-Length"])
+    assert response.raw.read(3) == b'{"d'
+    assert time.perf_counter() - started >= 0.1  # then a byte every 0.05 s
+    response.close()
+    assert length > 20  # the whole body would take over a second
+    sandbox.app.faults.add("drip", endpoint="clients", delay=0.001)
+    assert api.ok("/v1/clients", limit=1)["data"][0]["id"] == "cl_d_0001"
+
+
+def test_drip_is_released_when_the_server_stops():
+    server = serve_in_thread(config())
+    api = Api(server)
+    server.app.faults.add("drip", endpoint="clients", delay=60)
+    response = api.session.get(
+        f"{server.base_url}/v1/clients",
+        headers={"Authorization": f"Bearer {api.token}"},
+        stream=True,
+        timeout=5,
+    )
+    started = time.perf_counter()
+    server.stop()
+    assert time.perf_counter() - started < 3
+    try:
+        received = len(response.content)
+    except requests.exceptions.RequestException:  # urllib3 2 enforces Content-Length
+        received = 1
+    assert received < int(response.headers["Content-Length"])  # the answer stays cut
+
+
+def test_huge_fault_streams_without_content_length(sandbox):
+    api = Api(sandbox)
+    sandbox.app.faults.add("huge", endpoint="transactions", size=300_000)
+    response = api.get(tx_path("ba_d_0001_01"))
+    assert response.status_code == 200 and "Content-Length" not in response.headers
+    assert len(response.content) == 300_000 and response.content.startswith(b'{"data": ["x')
+    sandbox.app.faults.add("huge", endpoint="clients")
+    with api.session.get(
+        f"{sandbox.base_url}/v1/clients",
+        headers={"Authorization": f"Bearer {api.token}"},
+        stream=True,
+        timeout=5,
+    ) as streamed:
+        assert len(streamed.raw.read(100_000)) == 100_000  # 8 MiB by default: not read to the end
+    for bad in (0, -5, "big", True):
+        with pytest.raises(ValueError, match="size"):
+            sandbox.app.faults.add("huge", size=bad)
+
+
+def test_endless_fault_never_ends_a_listing(sandbox):
+    api = Api(sandbox)
+    sandbox.app.faults.add("endless", endpoint="transactions", count=-1)
+    cursors = set()
+    for _page in range(5):
+        page = api.ok(tx_path("ba_d_0001_01"), cursor="anything")
+        assert page["data"] == [] and page["next_cursor"] not in cursors
+        cursors.add(page["next_cursor"])
+    assert api.ok("/v1/clients")["data"]  # other endpoints answer as usual
 
 
 def test_faults_via_admin_endpoint_and_validation(sandbox):

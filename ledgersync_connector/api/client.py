@@ -16,6 +16,7 @@ from urllib3.exceptions import HTTPError as Urllib3Error
 from .. import const
 from ..dates import date_windows, iso_utc
 from . import errors
+from .addresses import AddressPolicy
 from .body import read_body
 from .deadline import ExchangeWatch
 from .parsing import read_page
@@ -55,7 +56,8 @@ class LedgerSyncApiClient:
     although they are not public (see urls.py; None: ``const.DEFAULT_ALLOWED_HOSTS``).
 
     Every HTTP exchange ends within ``timeout`` seconds (deadline.py) and reads at most
-    ``const.MAX_RESPONSE_BYTES`` (body.py), whatever the server does.
+    ``const.MAX_RESPONSE_BYTES`` (body.py), whatever the server does, and connects to the
+    API host only at public addresses unless it is allow-listed (addresses.py).
     """
 
     def __init__(
@@ -71,7 +73,10 @@ class LedgerSyncApiClient:
         page_size=const.CLIENT_PAGE_SIZE,
         allowed_hosts=None,
     ):
+        if allowed_hosts is None:
+            allowed_hosts = const.DEFAULT_ALLOWED_HOSTS
         self.base_url = validate_base_url(base_url, allowed_hosts)
+        self._address_policy = AddressPolicy(urlsplit(self.base_url).hostname, allowed_hosts)
         self.email = email
         self._password = password
         self._scrubber = Scrubber(password)
@@ -133,8 +138,8 @@ class LedgerSyncApiClient:
 
         Returns (Account, Page of Client). One attempt per request, and one deadline on
         the monotonic clock for both: the whole call ends in about ``deadline`` seconds
-        even against a server that never answers or trickles its answer (name resolution
-        excepted).
+        even against a server that never answers, trickles its answer or whose name does
+        not resolve.
         """
         stop_at = time.monotonic() + deadline
         self._retry_control.enabled = False
@@ -307,7 +312,7 @@ class LedgerSyncApiClient:
         self._counters["api_calls"] += 1
         started = time.monotonic()
         host = urlsplit(self.base_url).netloc
-        with ExchangeWatch(timeout, stop_at) as watch:
+        with ExchangeWatch(timeout, stop_at) as watch, self._address_policy.applied():
             try:
                 response = self._session.request(
                     method,

@@ -5,8 +5,9 @@ byte a second keeps a request alive for ever. ``ExchangeWatch`` runs beside one 
 and, when its deadline passes, shuts down the socket of the connection in use, so that the
 blocked read returns at once. urllib3 hands out connections through
 ``HTTPConnectionPool._get_conn`` (in 1.26 and 2.x alike): the pools mounted by
-transport.py report each connection they hand out to the watch of the current request
-(``current_watch``), and every attempt (urllib3 retries included) gets a fresh deadline.
+transport.py report each connection they hand out, and the socket it opens, to the watch
+of the current request (``current_watch``), and every attempt (urllib3 retries included)
+gets a fresh deadline.
 """
 
 import contextlib
@@ -39,6 +40,7 @@ class ExchangeWatch:
         self.stop_at = stop_at
         self.expired = False
         self._connection = None
+        self._socket = None  # the attempt's socket, also once http.client took it away
         self._deadline = self._attempt_deadline()
         self._done = False
         self._condition = threading.Condition()
@@ -56,9 +58,15 @@ class ExchangeWatch:
         """A new attempt on ``connection``: its own deadline starts now."""
         with self._condition:
             self._connection = connection
+            self._socket = getattr(connection, "sock", None)  # a kept-alive connection's
             self.expired = False
             self._deadline = self._attempt_deadline()
             self._condition.notify()
+
+    def attach_socket(self, sock):
+        """The socket the current attempt's connection just opened."""
+        with self._condition:
+            self._socket = sock
 
     def __enter__(self):
         self._token = _CURRENT.set(self)
@@ -80,13 +88,12 @@ class ExchangeWatch:
                     self._condition.wait(left)
                     continue
                 self.expired = True
-                _shut_down(self._connection)
+                _shut_down(getattr(self._connection, "sock", None) or self._socket)
                 self._condition.wait(_POLL_SECONDS)
 
 
-def _shut_down(connection):
-    """Make every blocked or later read of ``connection`` return at once."""
-    sock = getattr(connection, "sock", None)
+def _shut_down(sock):
+    """Make every blocked or later read of ``sock`` return at once."""
     if sock is None:
         return
     try:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
+from .addresses import AddressRefused
+
 
 @dataclass
 class RetryControl:
@@ -47,7 +49,8 @@ class LedgerSyncRetry(Retry):
         return super().is_retry(method, status_code, has_retry_after)
 
     def increment(self, method=None, url=None, *args, **kwargs):
-        if self._single_attempt(method):
+        refused = isinstance(kwargs.get("error"), AddressRefused)  # the same answer again
+        if refused or self._single_attempt(method):
             # What requests does without retries: connection errors end in MaxRetryError,
             # read errors are re-raised as they are.
             return Retry(total=0, read=False).increment(method, url, *args, **kwargs)

@@ -5,7 +5,8 @@ not public (a private, loopback, link-local, multicast or otherwise reserved add
 any spelling the resolver accepts, or a ``localhost`` name) is refused unless it is in the
 allow-list, which also permits plain http. The allow-list comes from the caller (the addon
 reads the Odoo option ``ledgersync_allowed_hosts``); by default it holds the local hosts
-of the sandbox (``const.DEFAULT_ALLOWED_HOSTS``). Names are not resolved here.
+of the sandbox (``const.DEFAULT_ALLOWED_HOSTS``). Names are not resolved here: each
+connection checks the addresses its host resolves to (addresses.py).
 """
 
 import ipaddress
@@ -19,7 +20,7 @@ LOCAL_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", 
 _OPTION = "ledgersync_allowed_hosts"
 
 
-def _host_key(host):
+def host_key(host):
     """A host as the allow-list compares it: lower case, no brackets, no trailing dot,
     an address in its canonical form."""
     host = host.strip().strip("[]").rstrip(".").lower()
@@ -33,7 +34,7 @@ def parse_allowed_hosts(text):
     """The allow-list from the option's text (comma-separated hosts); None: the default."""
     if text is None or text is False:
         return const.DEFAULT_ALLOWED_HOSTS
-    return frozenset(_host_key(item) for item in str(text).split(",") if item.strip())
+    return frozenset(host_key(item) for item in str(text).split(",") if item.strip())
 
 
 def _address(host):
@@ -55,7 +56,7 @@ def _is_public(address):
     return address.is_global and not address.is_multicast
 
 
-def _is_internal(host):
+def host_is_internal(host):
     """Does ``host`` (a host key) name this machine or a non-public network?"""
     if host in LOCAL_NAMES or host.endswith(".localhost"):
         return True
@@ -94,14 +95,14 @@ def validate_base_url(url, allowed_hosts=None):
         raise errors.ConfigurationError("The LedgerSync API base URL must not contain a password.")
     if parts.query or parts.fragment:
         raise errors.ConfigurationError("The LedgerSync API base URL must not have a query.")
-    key = _host_key(host)
-    if key not in {_host_key(allowed) for allowed in allowed_hosts}:
+    key = host_key(host)
+    if key not in {host_key(allowed) for allowed in allowed_hosts}:
         if scheme == "http":
             raise errors.ConfigurationError(
                 "The LedgerSync API base URL must use https:// (plain http only for the "
                 f"hosts of the {_OPTION} option)."
             )
-        if _is_internal(key):
+        if host_is_internal(key):
             raise errors.ConfigurationError(
                 "The LedgerSync API base URL names a local or private address; such a host "
                 f"must be listed in the {_OPTION} option of the Odoo server."

@@ -10,4 +10,9 @@ from . import ledgersync_transaction
 from . import ledgersync_sync_worker
 from . import ledgersync_sync_run
 from . import ledgersync_sync_workers
+from . import ledgersync_export
+from . import ledgersync_export_accounting_cs
+from . import ledgersync_firmadmin_import
+from . import ledgersync_firmadmin_import_line
 from . import res_config_settings
+from . import ir_websocket

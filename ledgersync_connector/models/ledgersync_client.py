@@ -11,6 +11,9 @@ class LedgerSyncClient(models.Model):
 
     name = fields.Char(required=True, tracking=True)
     code = fields.Char()
+    accounting_cs_id = fields.Char(
+        string="Accounting CS Client ID", help="Set by the FIRMADMIN import."
+    )
     ledgersync_status = fields.Selection(
         [("active", "Active"), ("inactive", "Inactive")],
         string="LedgerSync Status",

@@ -1,12 +1,21 @@
 import logging
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import api, fields, models, tools
 from odoo.exceptions import UserError
 
 from .. import const, failures
 from ..api import LedgerSyncApiClient, errors, parse_allowed_hosts, validate_base_url
 from ..dates import naive_utc
+from ..empty_states import EMPTY_STATES, empty_list_reason
+
+# The bus channel of a company's LedgerSync news (see models/ir_websocket.py), the type of
+# its notifications, and the fields whose change is news.
+LIVE_SUBCHANNEL = "ledgersync"
+LIVE_NOTIFICATION = "ledgersync/update"
+LIVE_FIELDS = frozenset({"state", "failure_code", "login_blocked", "last_sync_at"})
 
 _logger = logging.getLogger(__name__)
 
@@ -220,7 +229,60 @@ class LedgerSyncConnection(models.Model):
             for connection in moved:
                 stopped = connection.state in ("connected", "failed")
                 connection._forget_secrets(**(DISCONNECTED if stopped else {}))
-        return super().write(vals)
+        result = super().write(vals)
+        if LIVE_FIELDS.intersection(vals):
+            self._notify_live()
+        return result
+
+    def _notify_live(self):
+        """Tell the web clients of each connection's company that its status or sync moved
+        on: their LedgerSync lists and Settings reload (static/src/live)."""
+        for connection in self:
+            self.env["bus.bus"]._sendone(
+                (connection.company_id, LIVE_SUBCHANNEL),
+                LIVE_NOTIFICATION,
+                {"connection_id": connection.id},
+            )
+
+    @api.model
+    def _empty_list_help(self, model_name):
+        """The help of an empty list of ``model_name`` when the LedgerSync side explains
+        it (not connected, broken, first sync running, no clients, no bank accounts), as
+        HTML; None when the list's own help applies."""
+        connections = self.sudo().search([("company_id", "in", self.env.companies.ids)])
+        connection = connections.filtered(lambda c: c.company_id == self.env.company)[:1]
+        connection = connection or connections[:1]
+        running = self.env["ledgersync.sync.run"].sudo()._running_of(connection)
+        first_sync_running = bool(running) and not connection.sync_run_ids.filtered(
+            lambda run: run.state in ("done", "partial")
+        )
+        reason = empty_list_reason(
+            model_name,
+            connection_state=connection.state or None,
+            first_sync_running=first_sync_running,
+            clients=self.env["ledgersync.client"].search_count([], limit=1),
+            bank_accounts=self.env["ledgersync.bank.account"].search_count([], limit=1),
+        )
+        if reason is None:
+            return None
+        _ = self.env._
+        if not running.accounts_total:
+            progress = _("listing the clients and their bank accounts")
+        else:
+            progress = _(
+                "%(done)s of %(total)s bank accounts done",
+                done=running.accounts_done,
+                total=running.accounts_total,
+            )
+        state = EMPTY_STATES[reason]
+        text = Markup.escape(_(state.text)) % {
+            "progress": progress,
+            "reason": connection.failure_reason or "",
+        }
+        return Markup('<p class="o_view_nocontent_empty_folder">%s</p><p>%s</p>') % (
+            _(state.title),
+            text,
+        )
 
     def _forget_secrets(self, **values):
         """Drop the stored password and token, writing ``values`` with them."""

@@ -195,6 +195,7 @@ class LedgerSyncSyncRun(models.Model):
                 "error_message": error_message,
             }
         )
+        self.connection_id._notify_live()
 
     def _finish_if_complete(self):
         """Close the run when no bank account is left to sync or held by another worker."""
@@ -285,7 +286,9 @@ class LedgerSyncSyncRun(models.Model):
         connection.ensure_one()
         if not connection._can_sync():
             return self.browse(), False
-        commit = UnitsOfWork(self.env.cr, commit or (lambda: float("inf")))
+        commit = UnitsOfWork(
+            self.env.cr, self._live_commit(connection, commit or (lambda: float("inf")))
+        )
         run = self.browse()
         try:
             run = self._with_retry_on_conflict(
@@ -299,6 +302,22 @@ class LedgerSyncSyncRun(models.Model):
             self._stop_on_unexpected_error(connection, run, error, commit)
             return run, False
         return run, not finished
+
+    @api.model
+    def _live_commit(self, connection, commit):
+        """``commit``, preceded at most every LIVE_UPDATE_SECONDS by news of the progress
+        for the connection's web clients: the news goes out with the work it reports."""
+        last_news = None
+
+        def live_commit():
+            nonlocal last_news
+            now = time.monotonic()
+            if last_news is None or now - last_news >= const.LIVE_UPDATE_SECONDS:
+                connection._notify_live()
+                last_news = now
+            return commit()
+
+        return live_commit
 
     def _work_share(self, commit):
         """This worker's share of the run; False when it stopped for lack of time."""

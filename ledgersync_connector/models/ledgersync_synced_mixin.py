@@ -22,6 +22,13 @@ class LedgerSyncSyncedMixin(models.AbstractModel):
     active = fields.Boolean(default=True)
 
     @api.model
+    def get_empty_list_help(self, help_message):
+        # Why a list of synced records is empty, when LedgerSync's side explains it
+        # (not connected, broken, first sync running...: empty_states.py).
+        reason = self.env["ledgersync.connection"]._empty_list_help(self._name)
+        return reason or super().get_empty_list_help(help_message)
+
+    @api.model
     def _datetime_from_api(self, moment):
         """An API timestamp as an Odoo datetime value (False when missing)."""
         return fields.Datetime.to_string(naive_utc(moment)) if moment else False

@@ -134,7 +134,27 @@ class LedgerSyncTransaction(models.Model):
     )
     _account_date_idx = models.Index("(bank_account_id, date DESC)")
     _client_date_idx = models.Index("(client_id, date DESC)")
-    _company_review_idx = models.Index("(company_id, review_state)")
+    # The review list opens on "To Review", newest first; its "grouped by client" sums
+    # and the search panel's clients read the second index alone (bench_review_list.py).
+    _review_date_idx = models.Index("(review_state, date DESC, id DESC)")
+    _review_client_idx = models.Index(
+        "(review_state, client_id) INCLUDE (amount, active, company_id)"
+    )
+
+    @api.model
+    def search_panel_select_multi_range(self, field_name, **kwargs):
+        # The bank-account section lists the selected client's accounts (the view's
+        # domain); with no client selected it has none, and Odoo would still count every
+        # line to fill it.
+        field = self._fields[field_name]
+        comodel_domain = kwargs.get("comodel_domain")
+        if (
+            field.type == "many2one"
+            and comodel_domain
+            and not self.env[field.comodel_name].search_count(comodel_domain, limit=1)
+        ):
+            return {"values": []}
+        return super().search_panel_select_multi_range(field_name, **kwargs)
 
     def _auto_init(self):
         self._init_match_status_column()

@@ -44,6 +44,7 @@ class ResConfigSettings(models.TransientModel):
     ledgersync_last_verified_at = fields.Datetime(
         related="ledgersync_connection_id.last_verified_at"
     )
+    ledgersync_failure_code = fields.Char(related="ledgersync_connection_id.failure_code")
     ledgersync_failure_reason = fields.Char(related="ledgersync_connection_id.failure_reason")
     ledgersync_failure_hint = fields.Char(related="ledgersync_connection_id.failure_hint")
     ledgersync_client_count = fields.Integer(related="ledgersync_connection_id.client_count")

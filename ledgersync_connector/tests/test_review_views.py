@@ -349,8 +349,15 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
             {value["id"]: value["__count"] for value in values},
             {self.data_a["accounts"].filtered(lambda a: a.client_id == client).id: 4},
         )
-        clients = Transaction.search_panel_select_range("client_id")["values"]
+        clients = Transaction.search_panel_select_range("client_id", expand=True)["values"]
         self.assertEqual({value["id"] for value in clients}, set(self.data_a["clients"].ids))
+        # No client chosen: no bank account to list, and no line counted to list none.
+        nothing = safe_eval(panel[1].get("domain"), {"client_id": False})
+        with self.assertQueryCount(1):  # the bank-account search that finds none
+            values = Transaction.search_panel_select_multi_range(
+                "bank_account_id", comodel_domain=nothing, enable_counters=True
+            )
+        self.assertEqual(values, {"values": []})
 
     def test_actions_and_menus(self):
         action = self.env.ref("ledgersync_connector.ledgersync_transaction_action")

@@ -1,0 +1,1 @@
+"""File exports of reviewed transactions (pure Python: no Odoo)."""

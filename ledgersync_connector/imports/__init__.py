@@ -1,0 +1,1 @@
+"""Imports of the firm's own lists (pure Python: no Odoo)."""
