@@ -366,13 +366,11 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
             self.assertTrue(self.env.ref(f"ledgersync_connector.{xmlid}"))
         root = self.env.ref("ledgersync_connector.menu_ledgersync_root")
         accounting = self.env.ref("ledgersync_connector.menu_account_ledgersync")
-        for parent in (root, accounting):
+        review = ["Transactions", "Unmatched", "Bank Accounts", "Clients", "Rules", "Sync History"]
+        for parent, expected in ((root, [*review, "Exports"]), (accounting, review)):
             children = self.env["ir.ui.menu"].search([("parent_id", "=", parent.id)])
             names = children.filtered(lambda m: m.sequence < 100).sorted("sequence")
-            self.assertEqual(
-                names.mapped("name"),
-                ["Transactions", "Unmatched", "Bank Accounts", "Clients", "Rules", "Sync History"],
-            )
+            self.assertEqual(names.mapped("name"), expected)
         # The accountant sees the review menus, not the configuration.
         visible = self.env["ir.ui.menu"].with_user(self.accountant_a)._visible_menu_ids()
         self.assertIn(self.env.ref("ledgersync_connector.menu_ledgersync_transactions").id, visible)
