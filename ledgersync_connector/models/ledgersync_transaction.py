@@ -306,6 +306,17 @@ class LedgerSyncTransaction(models.Model):
             )
         return sum(len(ids) for ids in changes.values())
 
+    @api.model
+    def get_match_coverage(self, domain):
+        """The match coverage of the transactions of ``domain`` (a client, a bank
+        account, a date range ...): {status: count} of every status, "matched" (by a
+        rule or by hand), "total" and "ratio" (matched / total, None when empty)."""
+        counts = dict.fromkeys(dict(MATCH_STATUSES), 0)
+        counts.update(self._read_group(domain, ["match_status"], ["__count"]))
+        matched = counts["rule"] + counts["manual"]
+        total = sum(counts.values())
+        return dict(counts, matched=matched, total=total, ratio=matched / total if total else None)
+
     def action_learn_rules(self, field_names):
         """Make client rules of the vendor or GL account a person set on these
         transactions ("Create Rule" of the notification, when the firm asks first).

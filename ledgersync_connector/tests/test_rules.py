@@ -312,6 +312,10 @@ class TestRules(RulesDataMixin, TransactionCase):
 
         client_1 = [("client_id", "=", self.client_1.id), ("date", ">=", "2026-11-01")]
         self.assertEqual(counts(client_1), {"rule": 2, "suggested": 1, "unmatched": 1})
+        coverage = Transaction.get_match_coverage(client_1)
+        self.assertEqual((coverage["matched"], coverage["total"]), (2, 4))
+        self.assertEqual(coverage["ratio"], 0.5)
+        self.assertIsNone(Transaction.get_match_coverage([("id", "=", 0)])["ratio"])
         self.assertEqual(counts([("bank_account_id", "=", self.bank_2.id)]), {"rule": 1})
         self.assertEqual(counts([*client_1[:1], ("date", ">=", "2026-12-01")]), {})
 
