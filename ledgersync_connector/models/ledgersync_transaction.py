@@ -140,6 +140,9 @@ class LedgerSyncTransaction(models.Model):
     _review_client_idx = models.Index(
         "(review_state, client_id) INCLUDE (amount, active, company_id)"
     )
+    # The search panel's match counters (the coverage before export) on opening the
+    # list, To Review for all clients: an index-only count (bench_review_list.py).
+    _review_match_idx = models.Index("(review_state, match_status) INCLUDE (active, company_id)")
 
     @api.model
     def search_panel_select_multi_range(self, field_name, **kwargs):
