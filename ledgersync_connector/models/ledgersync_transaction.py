@@ -140,15 +140,17 @@ class LedgerSyncTransaction(models.Model):
     _review_client_idx = models.Index(
         "(review_state, client_id) INCLUDE (amount, active, company_id)"
     )
-    # The search panel's match counters (the coverage before export) on opening the
-    # list, To Review for all clients: an index-only count (bench_review_list.py).
-    _review_match_idx = models.Index("(review_state, match_status) INCLUDE (active, company_id)")
 
     @api.model
     def search_panel_select_multi_range(self, field_name, **kwargs):
         # The bank-account section lists the selected client's accounts (the view's
         # domain); with no client selected it has none, and Odoo would still count every
         # line to fill it.
+        if field_name == "match_status" and not kwargs.get("category_domain"):
+            # The match counters are the coverage of the client picked in the panel (its
+            # bank accounts, the date range ...); for all clients at once they would count
+            # every line to review on opening the list: every value, without a query.
+            kwargs.update(enable_counters=False, expand=True)
         field = self._fields[field_name]
         comodel_domain = kwargs.get("comodel_domain")
         if (

@@ -304,20 +304,34 @@ class TestRules(RulesDataMixin, TransactionCase):
         rows._apply_rules()
         Transaction = self.env["ledgersync.transaction"].with_user(self.accountant_a)
 
-        def counts(domain):
+        def counts(client, domain):
             values = Transaction.search_panel_select_multi_range(
-                "match_status", search_domain=domain, enable_counters=True
+                "match_status",
+                search_domain=domain,
+                category_domain=[("client_id", "=", client.id)] if client else [],
+                enable_counters=True,
             )["values"]
-            return {value["id"]: value["__count"] for value in values if value["__count"]}
+            return {value["id"]: value["__count"] for value in values if value.get("__count")}
 
         client_1 = [("client_id", "=", self.client_1.id), ("date", ">=", "2026-11-01")]
-        self.assertEqual(counts(client_1), {"rule": 2, "suggested": 1, "unmatched": 1})
+        self.assertEqual(
+            counts(self.client_1, client_1[1:]), {"rule": 2, "suggested": 1, "unmatched": 1}
+        )
+        bank_2 = [("bank_account_id", "=", self.bank_2.id)]
+        self.assertEqual(counts(self.client_2, bank_2), {"rule": 1})
+        self.assertEqual(counts(self.client_1, [("date", ">=", "2026-12-01")]), {})
+        # No client picked: the values without counts (they would count every line).
+        self.assertEqual(counts(None, client_1), {})
+        values = Transaction.search_panel_select_multi_range(
+            "match_status", search_domain=[], category_domain=[], enable_counters=True
+        )["values"]
+        self.assertEqual(
+            [value["id"] for value in values], ["rule", "manual", "suggested", "unmatched"]
+        )
         coverage = Transaction.get_match_coverage(client_1)
         self.assertEqual((coverage["matched"], coverage["total"]), (2, 4))
         self.assertEqual(coverage["ratio"], 0.5)
         self.assertIsNone(Transaction.get_match_coverage([("id", "=", 0)])["ratio"])
-        self.assertEqual(counts([("bank_account_id", "=", self.bank_2.id)]), {"rule": 1})
-        self.assertEqual(counts([*client_1[:1], ("date", ">=", "2026-12-01")]), {})
 
     def test_access_rights_of_rules(self):
         rule = self.rule("xerox")
