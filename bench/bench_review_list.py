@@ -82,7 +82,7 @@ def build_rows(env, clients, accounts, transactions):
         INSERT INTO ledgersync_transaction (
             ledgersync_id, bank_account_id, client_id, company_id, currency_id, date,
             description, reference, amount, ledgersync_status, vendor_name, gl_code,
-            match_type, review_state, active, content_hash,
+            match_type, match_status, review_state, active, content_hash,
             create_uid, write_uid, create_date, write_date)
         SELECT 'tx_' || ba.id || '_' || n, ba.id, ba.client_id, ba.company_id, ba.currency_id,
                current_date - (n * %(days)s / %(per_account)s),
@@ -96,6 +96,7 @@ def build_rows(env, clients, accounts, transactions):
                       NULL])[1 + n %% 8],
                (ARRAY['6100', '6400', '6000', '6200', NULL, '6100', '6400', NULL])[1 + n %% 8],
                (ARRAY['rule', 'ai', 'semantic', NULL])[1 + n %% 4],
+               (ARRAY['rule', 'manual', 'suggested', 'unmatched'])[1 + n %% 4],
                CASE WHEN n %% 3 = 0 THEN 'to_review'
                     WHEN n %% 3 = 1 THEN 'reviewed' ELSE 'exported' END,
                true, md5(ba.id || '_' || n), 1, 1, now(), now()

@@ -14,6 +14,7 @@
         "data/ir_cron_data.xml",
         "views/ledgersync_transaction_views.xml",
         "wizards/ledgersync_load_transactions_views.xml",
+        "views/ledgersync_rule_views.xml",
         "views/ledgersync_bank_account_views.xml",
         "views/ledgersync_sync_run_views.xml",
         "views/ledgersync_connection_views.xml",

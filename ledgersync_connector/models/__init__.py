@@ -4,6 +4,8 @@ from . import ledgersync_secrets_mixin
 from . import ledgersync_connection
 from . import ledgersync_client
 from . import ledgersync_bank_account
+from . import ledgersync_rule
+from . import ledgersync_rule_lesson
 from . import ledgersync_transaction
 from . import ledgersync_sync_worker
 from . import ledgersync_sync_run

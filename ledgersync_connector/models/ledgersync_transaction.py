@@ -1,12 +1,35 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 from odoo.tools import SQL
+from odoo.tools.sql import column_exists, create_column
+
+from ..sync import rules
+from ..sync.matching import Assigner
 
 # What an accountant may change; everything else comes from LedgerSync.
 REVIEW_FIELDS = frozenset({"partner_id", "account_id", "review_state"})
 # The review states a person sets; "exported" is the export's own (and its undo's).
 PERSON_REVIEW_STATES = frozenset({"to_review", "reviewed"})
 MATCH_TYPES = [("rule", "Rule"), ("ai", "AI"), ("semantic", "Semantic")]
+MATCH_STATUSES = [
+    ("rule", "Matched by Rule"),
+    ("manual", "Set by Hand"),
+    ("suggested", "Suggested"),
+    ("unmatched", "Unmatched"),
+]
+VALUE_SOURCES = [
+    (rules.SOURCE_HINT, "LedgerSync Suggestion"),
+    (rules.SOURCE_RULE, "Rule"),
+    (rules.SOURCE_PERSON, "Person"),
+]
+# Who set a review field, and when: {review field: (user field, date field)}.
+SET_BY_FIELDS = {
+    "partner_id": ("partner_set_uid", "partner_set_date"),
+    "account_id": ("account_set_uid", "account_set_date"),
+    "review_state": ("review_set_uid", "review_set_date"),
+}
+# The source of a vendor or GL account: {review field: source field}.
+SOURCE_FIELDS = {"partner_id": "partner_source", "account_id": "account_source"}
 
 
 class LedgerSyncTransaction(models.Model):
@@ -51,15 +74,41 @@ class LedgerSyncTransaction(models.Model):
     )
     vendor_name = fields.Char(string="LedgerSync Vendor", readonly=True)
     gl_code = fields.Char(string="LedgerSync GL Code", readonly=True)
-    match_type = fields.Selection(MATCH_TYPES, readonly=True, help="Empty: unmatched.")
-    # View support: a badge needs a value to show "Unmatched" in red (match_type is empty).
+    match_type = fields.Selection(
+        MATCH_TYPES,
+        string="LedgerSync Match",
+        readonly=True,
+        help="How LedgerSync itself matched the transaction (empty: it did not).",
+    )
     match_status = fields.Selection(
-        [*MATCH_TYPES, ("unmatched", "Unmatched")],
+        MATCH_STATUSES,
         string="Match",
         compute="_compute_match_status",
-        help="How LedgerSync matched the transaction: green by a rule, yellow by AI or "
-        "semantic matching (worth a second look), red unmatched.",
+        store=True,
+        help="Green: the vendor and GL account were set by a rule or by a person. Yellow: "
+        "suggested by LedgerSync's hints, to confirm. Red: neither is set.",
     )
+    unresolved_hints = fields.Char(
+        string="LedgerSync Hint",
+        compute="_compute_unresolved_hints",
+        help="LedgerSync's vendor and GL code where the vendor or the GL account is empty: "
+        "no vendor or account of the company has that reference, name or code.",
+    )
+    rule_id = fields.Many2one(
+        "ledgersync.rule",
+        readonly=True,
+        ondelete="set null",
+        index="btree_not_null",
+        help="The rule that matched the transaction.",
+    )
+    partner_source = fields.Selection(VALUE_SOURCES, string="Vendor Set By", readonly=True)
+    account_source = fields.Selection(VALUE_SOURCES, string="GL Account Set By", readonly=True)
+    partner_set_uid = fields.Many2one("res.users", string="Vendor Set By User", readonly=True)
+    partner_set_date = fields.Datetime(string="Vendor Set On", readonly=True)
+    account_set_uid = fields.Many2one("res.users", string="GL Account Set By User", readonly=True)
+    account_set_date = fields.Datetime(string="GL Account Set On", readonly=True)
+    review_set_uid = fields.Many2one("res.users", string="Review State Set By", readonly=True)
+    review_set_date = fields.Datetime(string="Review State Set On", readonly=True)
     ledgersync_updated_at = fields.Datetime(string="Updated in LedgerSync", readonly=True)
     content_hash = fields.Char(readonly=True, copy=False)
     active = fields.Boolean(readonly=True)  # the mixin's, read-only here
@@ -97,6 +146,11 @@ class LedgerSyncTransaction(models.Model):
         # The bank-account section lists the selected client's accounts (the view's
         # domain); with no client selected it has none, and Odoo would still count every
         # line to fill it.
+        if field_name == "match_status" and not kwargs.get("category_domain"):
+            # The match counters are the coverage of the client picked in the panel (its
+            # bank accounts, the date range ...); for all clients at once they would count
+            # every line to review on opening the list: every value, without a query.
+            kwargs.update(enable_counters=False, expand=True)
         field = self._fields[field_name]
         comodel_domain = kwargs.get("comodel_domain")
         if (
@@ -107,10 +161,51 @@ class LedgerSyncTransaction(models.Model):
             return {"values": []}
         return super().search_panel_select_multi_range(field_name, **kwargs)
 
-    @api.depends("match_type")
+    def _auto_init(self):
+        self._init_match_status_column()
+        return super()._auto_init()
+
+    def _init_match_status_column(self):
+        """The match status of the transactions synced before it was stored, in one
+        UPDATE rather than recomputed row by row (millions of rows): their vendor and GL
+        account were all set by people (no source), so "manual" when set, as
+        rules.match_status says."""
+        cr = self.env.cr
+        if not column_exists(cr, self._table, "id") or column_exists(
+            cr, self._table, "match_status"
+        ):
+            return
+        create_column(cr, self._table, "match_status", "varchar")
+        cr.execute(
+            SQL(
+                """
+                UPDATE %s SET match_status = CASE
+                    WHEN partner_id IS NULL AND account_id IS NULL THEN 'unmatched'
+                    ELSE 'manual' END
+                """,
+                SQL.identifier(self._table),
+            )
+        )
+
+    @api.depends("partner_id", "partner_source", "account_id", "account_source")
     def _compute_match_status(self):
         for transaction in self:
-            transaction.match_status = transaction.match_type or "unmatched"
+            transaction.match_status = rules.match_status(
+                transaction.partner_id.id,
+                transaction.partner_source,
+                transaction.account_id.id,
+                transaction.account_source,
+            )
+
+    @api.depends("vendor_name", "gl_code", "partner_id", "account_id")
+    def _compute_unresolved_hints(self):
+        for transaction in self:
+            hints = []
+            if transaction.vendor_name and not transaction.partner_id:
+                hints.append(transaction.vendor_name)
+            if transaction.gl_code and not transaction.account_id:
+                hints.append(self.env._("GL %(code)s", code=transaction.gl_code))
+            transaction.unresolved_hints = " · ".join(hints)
 
     @api.depends("description", "date", "amount")
     def _compute_display_name(self):
@@ -131,9 +226,134 @@ class LedgerSyncTransaction(models.Model):
                         fields=", ".join(sorted(forbidden)),
                     )
                 )
-        if not self.env.su:
+        person = not self.env.su  # the sync, the rules and the export write as the system
+        if person:
             self._check_review_write(vals)
-        return super().write(vals)
+            vals = self._with_person_marks(vals)
+        result = super().write(vals)
+        if person and vals.get("review_state") == "reviewed":
+            self._confirm_suggestions()
+        if person and not self.env.context.get("ledgersync_no_learning"):
+            # Corrections that teach: the vendor or GL account a person set (several
+            # rows at once with multi-edit) becomes a client rule, or is offered as one.
+            chosen = [name for name in SOURCE_FIELDS if vals.get(name)]
+            if chosen:
+                self.env["ledgersync.rule.lesson"]._after_correction(self, chosen)
+        return result
+
+    def _confirm_suggestions(self):
+        """A person who marks transactions reviewed confirms the vendor and GL account
+        that LedgerSync's hints suggested: they become that person's."""
+        now = fields.Datetime.now()
+        for name, source_field in SOURCE_FIELDS.items():
+            suggested = self.filtered(lambda t, f=source_field: t[f] == rules.SOURCE_HINT)
+            if suggested:
+                user_field, date_field = SET_BY_FIELDS[name]
+                suggested.sudo().write(
+                    {source_field: rules.SOURCE_PERSON, user_field: self.env.uid, date_field: now}
+                )
+
+    def _with_person_marks(self, vals):
+        """``vals`` of a person's write, with who set which review field and when; a
+        vendor or GL account a person chose is theirs (rules and syncs keep it), one they
+        cleared may be filled by rules again."""
+        marked = dict(vals)
+        now = fields.Datetime.now()
+        for name, (user_field, date_field) in SET_BY_FIELDS.items():
+            if name in vals:
+                marked.update({user_field: self.env.uid, date_field: now})
+                if name in SOURCE_FIELDS:
+                    marked[SOURCE_FIELDS[name]] = rules.SOURCE_PERSON if vals[name] else False
+        return marked
+
+    def _assignment(self):
+        self.ensure_one()
+        return rules.Assignment(
+            self.partner_id.id or None,
+            self.partner_source or None,
+            self.account_id.id or None,
+            self.account_source or None,
+            self.rule_id.id or None,
+        )
+
+    def _apply_rules(self, assigner=None):
+        """Apply the rules and LedgerSync's hints to the transactions still to review,
+        keeping what a person set; one write per distinct outcome. Returns how many
+        transactions changed."""
+        assigner = assigner or Assigner(self.env)
+        transactions = self.filtered(lambda t: t.review_state == "to_review")
+        changes = {}
+        for transaction in transactions:
+            current = transaction._assignment()
+            decided, _status = assigner.assign(
+                (
+                    transaction.description,
+                    transaction.amount,
+                    transaction.client_id.id,
+                    transaction.company_id.id,
+                    transaction.vendor_name,
+                    transaction.gl_code,
+                ),
+                current,
+            )
+            if decided != current:
+                changes.setdefault(decided, []).append(transaction.id)
+        for decided, ids in changes.items():
+            # The rules' own write (not a person's): the sync's rights.
+            self.browse(ids).sudo().write(
+                {
+                    "partner_id": decided.partner_id or False,
+                    "partner_source": decided.partner_source or False,
+                    "account_id": decided.account_id or False,
+                    "account_source": decided.account_source or False,
+                    "rule_id": decided.rule_id or False,
+                }
+            )
+        return sum(len(ids) for ids in changes.values())
+
+    @api.model
+    def get_match_coverage(self, domain):
+        """The match coverage of the transactions of ``domain`` (a client, a bank
+        account, a date range ...): {status: count} of every status, "matched" (by a
+        rule or by hand), "total" and "ratio" (matched / total, None when empty)."""
+        counts = dict.fromkeys(dict(MATCH_STATUSES), 0)
+        counts.update(self._read_group(domain, ["match_status"], ["__count"]))
+        matched = counts["rule"] + counts["manual"]
+        total = sum(counts.values())
+        return dict(counts, matched=matched, total=total, ratio=matched / total if total else None)
+
+    def action_learn_rules(self, field_names):
+        """Make client rules of the vendor or GL account a person set on these
+        transactions ("Create Rule" of the notification, when the firm asks first).
+        Returns the ids of the lessons, for Undo."""
+        self.check_access("write")
+        names = [name for name in field_names if name in SOURCE_FIELDS]
+        return self.env["ledgersync.rule.lesson"]._learn(self, names).ids
+
+    @api.model
+    def action_undo_rule_lessons(self, lesson_ids):
+        """Undo of the notification: revert the rules a correction created or changed."""
+        self.env["ledgersync.rule.lesson"].browse(lesson_ids)._undo()
+        return True
+
+    def action_apply_rules(self):
+        """Re-apply rules: the selected transactions still to review get the vendor and GL
+        account of their best rule (or LedgerSync's suggestion), except what a person set."""
+        self.check_access("write")
+        changed = self._apply_rules()
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "type": "success",
+                "message": self.env._(
+                    "Rules applied: %(changed)s of %(count)s transactions changed.",
+                    changed=changed,
+                    count=len(self),
+                ),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     def _check_review_write(self, vals):
         """People move a transaction between "to review" and "reviewed" only; an exported

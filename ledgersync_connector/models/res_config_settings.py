@@ -2,6 +2,7 @@ from odoo import api, fields, models
 from odoo.exceptions import UserError
 
 from ..dates import interval_hours
+from .ledgersync_rule_lesson import DEFAULT_LEARNING, LEARNING_MODES, LEARNING_PARAM
 
 
 class ResConfigSettings(models.TransientModel):
@@ -83,6 +84,15 @@ class ResConfigSettings(models.TransientModel):
         help="Scheduled actions that sync bank accounts at the same time (1 to 16). Odoo "
         "runs them on its cron workers, and on every Odoo server sharing the database; "
         "more workers than cron threads in total bring nothing.",
+    )
+
+    ledgersync_rule_learning = fields.Selection(
+        LEARNING_MODES,
+        string="Corrections that teach",
+        config_parameter=LEARNING_PARAM,
+        default=DEFAULT_LEARNING,
+        help="Always: a correction creates or updates a client rule, and says so with Undo. "
+        "Ask: the person is asked first. Never: corrections stay on their transactions.",
     )
 
     @api.depends("company_id")

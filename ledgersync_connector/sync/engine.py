@@ -23,7 +23,8 @@ from odoo.tools import SQL, mute_logger
 from .. import const, failures
 from ..api import errors
 from ..dates import date_windows, tomorrow_utc, utc_now
-from . import mapping
+from . import mapping, rules
+from .matching import Assigner
 from .queries import accounts_to_sync, claim_next_account, execute_values, identifiers
 
 _logger = logging.getLogger(__name__)
@@ -42,15 +43,27 @@ ACCOUNT_ERRORS = (
     mapping.CurrencyError,
 )
 
+# What rules and LedgerSync's hints set on a new or changed transaction to review (in the
+# order of _assigned_row), with their PostgreSQL types.
+ASSIGNED_COLUMNS = (
+    ("partner_id", "int4"),
+    ("partner_source", "varchar"),
+    ("account_id", "int4"),
+    ("account_source", "varchar"),
+    ("rule_id", "int4"),
+    ("match_status", "varchar"),
+)
+
 # The columns an INSERT of a new transaction writes: its place, the synced columns and
-# their hash (mapping.SQL_COLUMNS, in the order of mapping.sql_row), then what the ORM
-# would set.
+# their hash (mapping.SQL_COLUMNS, in the order of mapping.sql_row), what rules and hints
+# set, then what the ORM would set.
 INSERT_COLUMNS = (
     "bank_account_id",
     "client_id",
     "company_id",
     "ledgersync_id",
     *(column.name for column in mapping.SQL_COLUMNS),
+    *(name for name, _type in ASSIGNED_COLUMNS),
     "active",
     "review_state",
     "create_uid",
@@ -85,6 +98,8 @@ class SyncEngine:
         self.api = api_client
         self.commit = commit
         self.currency_ids = self._currency_ids()
+        # Rules compiled, vendors and GL accounts read once per company for this run.
+        self.assigner = Assigner(self.env)
         self._consecutive_server_errors = 0
         self.seconds_left = float("inf")
         self._seconds_left_at = time.monotonic()
@@ -211,6 +226,7 @@ class SyncEngine:
     def _sync_one_account(self, account):
         """Sync one claimed account; its release is committed with the next claim."""
         history_done = False
+        self.assigner.prime(account.company_id.id)  # not in a page: its queries are once
         try:
             if account.initial_sync_done:
                 self._load_changes(account)
@@ -336,11 +352,15 @@ class SyncEngine:
         currency_ids = mapping.page_currencies(records, self.currency_ids)
         self.env.flush_all()
         existing = {}
+        # row id -> (client id, company id, review state, rules.Assignment)
+        assignments = {}
         if records:
             self.cr.execute(
                 SQL(
                     """
-                    SELECT ledgersync_id, id, content_hash, active
+                    SELECT ledgersync_id, id, content_hash, active,
+                           client_id, company_id, review_state,
+                           partner_id, partner_source, account_id, account_source, rule_id
                       FROM ledgersync_transaction
                      WHERE bank_account_id = %s AND ledgersync_id = ANY(%s)
                     """,
@@ -348,16 +368,16 @@ class SyncEngine:
                     [record.id for record in records],
                 )
             )
-            existing = {
-                ledgersync_id: mapping.ExistingRow(row_id, digest, active)
-                for ledgersync_id, row_id, digest, active in self.cr.fetchall()
-            }
+            for ledgersync_id, row_id, digest, active, *assigned in self.cr.fetchall():
+                existing[ledgersync_id] = mapping.ExistingRow(row_id, digest, active)
+                # client id, company id, review state, then the rules.Assignment
+                assignments[row_id] = (*assigned[:3], rules.Assignment(*assigned[3:]))
         plan = mapping.plan_page(records, existing)
         uid = self.env.uid
         if plan.to_create:
             self._insert(account, plan.to_create, currency_ids)
         if plan.to_update:
-            self._update(plan.to_update, currency_ids)
+            self._update(plan.to_update, currency_ids, assignments)
         if plan.to_archive:
             self.cr.execute(
                 SQL(
@@ -386,7 +406,13 @@ class SyncEngine:
         head = (account.id, account.client_id.id, account.company_id.id)
         tail = (True, "to_review", uid, now, uid, now)
         rows = [
-            (*head, record.id, *mapping.sql_row(record, values, digest, currency_ids), *tail)
+            (
+                *head,
+                record.id,
+                *mapping.sql_row(record, values, digest, currency_ids),
+                *self._assigned_row(record, *head[1:]),
+                *tail,
+            )
             for record, values, digest in to_create
         ]
         # DO NOTHING: a worker that lost its lease must not fail the one that took over.
@@ -399,21 +425,57 @@ class SyncEngine:
         )
         execute_values(self.cr, statement, rows)
 
-    def _update(self, to_update, currency_ids):
+    def _assigned_row(self, record, client_id, company_id, review_state="to_review", current=None):
+        """The ASSIGNED_COLUMNS of a new or changed transaction of that client and company
+        (whose rules, vendors and GL accounts apply): what the rules and hints give one to
+        review (keeping what a person set), or its values as they are."""
+        if review_state != "to_review":
+            decided = current
+            status = rules.match_status(
+                decided.partner_id,
+                decided.partner_source,
+                decided.account_id,
+                decided.account_source,
+            )
+        else:
+            decided, status = self.assigner.assign(
+                (
+                    record.description,
+                    record.amount,
+                    client_id,
+                    company_id,
+                    record.vendor_name,
+                    record.gl_code,
+                ),
+                current,
+            )
+        return (
+            decided.partner_id,
+            decided.partner_source,
+            decided.account_id,
+            decided.account_source,
+            decided.rule_id,
+            status,
+        )
+
+    def _update(self, to_update, currency_ids, current):
         """One UPDATE of a page's changed (or reappearing) transactions."""
         rows = [
-            (row_id, *mapping.sql_row(record, values, digest, currency_ids))
+            (
+                row_id,
+                *mapping.sql_row(record, values, digest, currency_ids),
+                *self._assigned_row(record, *current[row_id]),
+            )
             for row_id, record, values, digest in to_update
+        ]
+        columns = [
+            *((column.name, column.sql_type) for column in mapping.SQL_COLUMNS),
+            *ASSIGNED_COLUMNS,
         ]
         # The VALUES list has no column types: each value is cast to its column's.
         assignments = SQL(", ").join(
-            SQL(
-                "%s = v.%s::%s",
-                SQL.identifier(column.name),
-                SQL.identifier(column.name),
-                SQL.identifier(column.sql_type),
-            )
-            for column in mapping.SQL_COLUMNS
+            SQL("%s = v.%s::%s", SQL.identifier(name), SQL.identifier(name), SQL.identifier(kind))
+            for name, kind in columns
         )
         statement = SQL(
             """
@@ -425,7 +487,7 @@ class SyncEngine:
             """,
             assignments,
             self.env.uid,
-            identifiers(column.name for column in mapping.SQL_COLUMNS),
+            identifiers(name for name, _kind in columns),
         )
         execute_values(self.cr, statement, rows)
 

@@ -12,6 +12,7 @@ from . import test_sync_workers
 from . import test_sync_failures
 from . import test_encryption_keys
 from . import test_admin_alerts
+from . import test_rules
 from . import test_live_updates
 from . import test_export_accounting_cs
 from . import test_firmadmin_import

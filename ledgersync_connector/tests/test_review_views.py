@@ -163,9 +163,8 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
         amount = arch.xpath("/list/field[@name='amount']")[0]
         self.assertEqual(amount.get("sum"), "Total")
         match = arch.xpath("/list/field[@name='match_status']")[0]
-        self.assertEqual(match.get("decoration-success"), "match_status == 'rule'")
-        self.assertIn("'ai'", match.get("decoration-warning"))
-        self.assertIn("'semantic'", match.get("decoration-warning"))
+        self.assertEqual(match.get("decoration-success"), "match_status in ('rule', 'manual')")
+        self.assertEqual(match.get("decoration-warning"), "match_status == 'suggested'")
         self.assertEqual(match.get("decoration-danger"), "match_status == 'unmatched'")
         # The administrator (accounting administrator) also gets the export buttons.
         self.assertEqual(
@@ -177,6 +176,7 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
                 "action_undo_export",
                 # Load Transactions, shown with or without a selection.
                 str(self.env.ref("ledgersync_connector.ledgersync_load_transactions_action").id),
+                "action_apply_rules",
             ],
         )
 
@@ -207,10 +207,13 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
         ):
             self.assertIn(name, shown)
         self.assertNotIn("reference", shown)
-        self.assertLessEqual(len(shown), 10)
+        # One more than the review needs: the LedgerSync hints that name no vendor or GL
+        # account of the company, shown as text beside the empty fields.
+        self.assertLessEqual(len(shown), 11)
         columns = [node.get("name") for node in arch.xpath("/list/field")]
-        for name in ("vendor_name", "gl_code", "partner_id", "account_id"):
+        for name in ("vendor_name", "gl_code", "partner_id", "account_id", "unresolved_hints"):
             self.assertLess(columns.index("review_state"), columns.index(name))
+        self.assertIn("unresolved_hints", shown)
         # The LedgerSync hints have distinct, short column labels.
         self.assertEqual(column("vendor_name").get("string"), "Suggested Vendor")
         self.assertEqual(column("gl_code").get("string"), "Suggested GL")
@@ -238,7 +241,7 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
             self.assertIn(name, names)
         self.assertIn("currency_id", arch.xpath("//field/@name"))
         match = card.xpath(".//field[@name='match_status']")[0]
-        self.assertEqual(match.get("decoration-success"), "match_status == 'rule'")
+        self.assertEqual(match.get("decoration-success"), "match_status in ('rule', 'manual')")
         self.assertEqual(match.get("decoration-danger"), "match_status == 'unmatched'")
         self.assertEqual(
             arch.xpath("/kanban/header/button/@name"),
@@ -317,17 +320,22 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
 
     def test_match_status_badge_values(self):
         transactions = self.data_a["transactions"]
-        self.assertEqual(
-            sorted(set(transactions.mapped("match_status"))),
-            ["ai", "rule", "semantic", "unmatched"],
-        )
-        unmatched = transactions.filtered(lambda t: not t.match_type)
-        self.assertEqual(set(unmatched.mapped("match_status")), {"unmatched"})
+        # LedgerSync's own claim (match_type "rule", "ai" ...) makes nothing green: these
+        # lines have neither a vendor nor a GL account ("What was seen" in issue 9).
+        self.assertEqual(set(transactions.mapped("match_type")), {"rule", "ai", "semantic", False})
+        self.assertEqual(set(transactions.mapped("match_status")), {"unmatched"})
+        partner = self.env["res.partner"].create({"name": "Badge Vendor"})
+        transactions[0].partner_id = partner
+        self.assertEqual(transactions[0].match_status, "manual")
+        transactions[1].sudo().write({"partner_id": partner.id, "partner_source": "hint"})
+        self.assertEqual(transactions[1].match_status, "suggested")
 
     def test_search_panel_client_then_bank_account(self):
         arch = self._search_view("ledgersync.transaction")
         panel = arch.xpath("//searchpanel/field")
-        self.assertEqual([node.get("name") for node in panel], ["client_id", "bank_account_id"])
+        self.assertEqual(
+            [node.get("name") for node in panel], ["client_id", "bank_account_id", "match_status"]
+        )
         self.assertEqual(panel[1].get("select"), "multi")
         # Bank accounts depend on the client chosen above them.
         Transaction = self.env["ledgersync.transaction"].with_user(self.accountant_a)
@@ -360,7 +368,15 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
             self.assertTrue(self.env.ref(f"ledgersync_connector.{xmlid}"))
         root = self.env.ref("ledgersync_connector.menu_ledgersync_root")
         accounting = self.env.ref("ledgersync_connector.menu_account_ledgersync")
-        review = ["Transactions", "Load Transactions", "Bank Accounts", "Clients", "Sync History"]
+        review = [
+            "Transactions",
+            "Unmatched",
+            "Load Transactions",
+            "Bank Accounts",
+            "Clients",
+            "Rules",
+            "Sync History",
+        ]
         for parent, expected in ((root, [*review, "Exports"]), (accounting, review)):
             children = self.env["ir.ui.menu"].search([("parent_id", "=", parent.id)])
             names = children.filtered(lambda m: m.sequence < 100).sorted("sequence")
@@ -481,14 +497,12 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
             domain = self._filter_domain("ledgersync.transaction", filter_name)
             return Transaction.with_context(active_test=False).search(domain).sudo()
 
-        self.assertEqual(found("unmatched"), transactions_a.filtered(lambda t: not t.match_type))
-        self.assertEqual(
-            found("match_ai"),
-            transactions_a.filtered(lambda t: t.match_type in ("ai", "semantic")),
-        )
-        self.assertEqual(
-            found("match_rule"), transactions_a.filtered(lambda t: t.match_type == "rule")
-        )
+        partner = self.env["res.partner"].create({"name": "Filter Vendor"})
+        transactions_a[0].partner_id = partner
+        transactions_a[1].sudo().write({"partner_id": partner.id, "partner_source": "hint"})
+        self.assertEqual(found("unmatched"), transactions_a[2:])
+        self.assertEqual(found("suggested"), transactions_a[1])
+        self.assertEqual(found("matched"), transactions_a[0])
         self.assertEqual(
             found("pending"), transactions_a.filtered(lambda t: t.ledgersync_status == "pending")
         )

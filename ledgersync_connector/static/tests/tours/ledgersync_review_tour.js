@@ -24,7 +24,14 @@ registry.category("web_tour.tours").add("ledgersync_review_tour", {
             content: "Only the client's bank accounts are offered",
             trigger: ".o_search_panel_filter_value:contains(Checking Client a1)",
             run() {
-                const labels = [...document.querySelectorAll(".o_search_panel_filter_value")].map(
+                // The bank account section (the match section below it has its own values).
+                const section = [...document.querySelectorAll(".o_search_panel_section")].find(
+                    (node) =>
+                        node
+                            .querySelector(".o_search_panel_section_header")
+                            ?.textContent.includes("Bank Account")
+                );
+                const labels = [...section.querySelectorAll(".o_search_panel_filter_value")].map(
                     (node) => node.textContent
                 );
                 if (labels.length !== 1) {
