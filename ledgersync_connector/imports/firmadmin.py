@@ -4,7 +4,7 @@
 reason the whole file is refused (the import then changes nothing). ``plan_clients`` and
 ``plan_vendors`` say, row by row, what Confirm Import would do: create, update, match
 (nothing to change), or reject with the reason. Pure Python; the wizard
-(models/ledgersync_firmadmin_import.py) gives them what the database holds.
+(wizards/ledgersync_firmadmin_import.py) gives them what the database holds.
 
 Messages are lazy translations (as in failures.py), formatted with ``%(name)s``.
 """

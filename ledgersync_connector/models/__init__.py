@@ -11,9 +11,6 @@ from . import ledgersync_sync_worker
 from . import ledgersync_sync_run
 from . import ledgersync_sync_workers
 from . import ledgersync_export
-from . import ledgersync_export_accounting_cs
-from . import ledgersync_firmadmin_import
-from . import ledgersync_firmadmin_import_line
 from . import ledgersync_range_load
 from . import res_config_settings
 from . import ir_websocket
