@@ -96,6 +96,17 @@ class TestFirmadminImport(SyncCase):
         created = self.env["res.partner"].search([("ref", "=", "NEW01")])
         self.assertEqual(created.name, "New Vendor")
         self.assertFalse(self.env["res.partner"].search([("ref", "=", "BAD01")]))
+        # The vendor with a default GL code seeds a firm-wide rule.
+        rule = self.env["ledgersync.rule"].search([("partner_id", "=", self.vendor.id)])
+        self.assertEqual(len(rule), 1)
+        self.assertFalse(rule.client_id)
+        self.assertEqual(rule.account_id, self.gl_account)
+        self.assertEqual(rule.pattern, "Office Depot Inc")
+        # Imported again: the same rule, updated, not a second one.
+        self.wizard(*self.good_files()).action_confirm()
+        self.assertEqual(
+            self.env["ledgersync.rule"].search_count([("partner_id", "=", self.vendor.id)]), 1
+        )
 
     def test_bad_files_are_refused_and_change_nothing(self):
         header = "Client Name,Client ID,Client Code\r\n"

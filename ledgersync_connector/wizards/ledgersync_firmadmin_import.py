@@ -171,17 +171,20 @@ class LedgerSyncFirmadminImport(models.TransientModel):
         Partner = self.env["res.partner"].with_company(self.company_id)
         created = updated = 0
         for planned in vendor_plan:
-            values = {
-                key: value
-                for key, value in (planned.values or {}).items()
-                if key != "gl_account_id"
-            }
+            if planned.action == "reject":
+                continue
+            values = dict(planned.values or {})
+            gl_account_id = values.pop("gl_account_id", None)
             if planned.action == "create":
-                Partner.create(dict(values, company_id=False, supplier_rank=1))
+                partner = Partner.create(dict(values, company_id=False, supplier_rank=1))
                 created += 1
-            elif planned.action == "update":
-                Partner.browse(planned.target_id).write(values)
-                updated += 1
+            else:
+                partner = Partner.browse(planned.target_id)
+                if planned.action == "update":
+                    partner.write(values)
+                    updated += 1
+            if gl_account_id:
+                self._seed_rule(partner, gl_account_id)
         applied = sum(p.action == "update" for p in client_plan) + created + updated
         rejected = sum(p.action == "reject" for p in client_plan + vendor_plan)
         return {
@@ -197,6 +200,32 @@ class LedgerSyncFirmadminImport(models.TransientModel):
                 "next": {"type": "ir.actions.act_window_close"},
             },
         }
+
+    def _seed_rule(self, partner, gl_account_id):
+        """The firm-wide rule of a vendor with a default GL code: descriptions that name
+        the vendor get it and that GL account (its own rule updated if it has one)."""
+        Rule = self.env["ledgersync.rule"]
+        rule = Rule.search(
+            [
+                ("partner_id", "=", partner.id),
+                ("client_id", "=", False),
+                ("company_id", "=", self.company_id.id),
+            ],
+            limit=1,
+        )
+        if rule:
+            rule.account_id = gl_account_id
+            return
+        Rule.create(
+            {
+                # A comma separates alternatives in a pattern: "Dupont, Fils" is one name.
+                "pattern": partner.name.replace(",", "*"),
+                "match_kind": "contains",
+                "partner_id": partner.id,
+                "account_id": gl_account_id,
+                "company_id": self.company_id.id,
+            }
+        )
 
     def _reopen(self):
         return {
