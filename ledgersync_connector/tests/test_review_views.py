@@ -174,9 +174,9 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
                 "action_mark_to_review",
                 "action_export_to_statement",
                 "action_undo_export",
+                "action_apply_rules",
                 # Load Transactions, shown with or without a selection.
                 str(self.env.ref("ledgersync_connector.ledgersync_load_transactions_action").id),
-                "action_apply_rules",
             ],
         )
 
