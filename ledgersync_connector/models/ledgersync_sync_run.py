@@ -13,6 +13,7 @@ from .. import const, failures
 from ..api import errors
 from ..crypto import SecretKeyError
 from ..dates import interval_hours, range_progress
+from ..sync.budget import call_budget, cron_time_limit
 from ..sync.commits import UnitsOfWork
 from ..sync.engine import RunStopped, SyncEngine, release_account
 from ..sync.mapping import CurrencyError
@@ -77,6 +78,10 @@ class LedgerSyncSyncRun(models.Model):
     duration = fields.Float(string="Duration (s)", compute="_compute_duration", digits=(16, 1))
     accounts_total = fields.Integer(readonly=True)
     # Where the first phase is: it resumes there after a call that ran out of time.
+    clients_cursor = fields.Char(
+        readonly=True, help="LedgerSync's cursor of the next page of clients to list."
+    )
+    clients_pages = fields.Integer(readonly=True, help="Pages of clients listed so far.")
     clients_listed = fields.Boolean(readonly=True)
     last_client_listed_id = fields.Integer(
         readonly=True, help="The last client whose bank accounts this run has listed."
@@ -288,7 +293,9 @@ class LedgerSyncSyncRun(models.Model):
         )
 
     @api.model
-    def _sync_connection(self, connection, trigger="scheduled", commit=None):
+    def _sync_connection(
+        self, connection, trigger="scheduled", commit=None, page_loop_overrun=None
+    ):
         """Run (or help with) the sync of ``connection``.
 
         ``commit`` is called after each unit of work and returns the seconds left (the
@@ -313,7 +320,7 @@ class LedgerSyncSyncRun(models.Model):
             )
             if not run:
                 return self.browse(), False
-            finished = run._work_share(commit)
+            finished = run._work_share(commit, page_loop_overrun)
         except Exception as error:  # one connection must not stop the others
             commit.rollback()
             self._stop_on_unexpected_error(connection, run, error, commit)
@@ -336,14 +343,14 @@ class LedgerSyncSyncRun(models.Model):
 
         return live_commit
 
-    def _work_share(self, commit):
+    def _work_share(self, commit, page_loop_overrun=None):
         """This worker's share of the run; False when it stopped for lack of time."""
         self.ensure_one()
         connection = self.connection_id
         api_client = self._api_client_or_finish()
         if api_client is None:
             return True
-        engine = SyncEngine(self, self._new_worker(), api_client, commit)
+        engine = SyncEngine(self, self._new_worker(), api_client, commit, page_loop_overrun)
         try:
             finished = self._work(engine)
         finally:
@@ -449,38 +456,56 @@ class LedgerSyncSyncRun(models.Model):
         return connection.last_sync_at <= fields.Datetime.now() - timedelta(hours=hours) / 2
 
     @api.model
+    def _call_budget(self):
+        """``(slice, overrun)`` of one call of the scheduled action (sync/budget.py)."""
+        return call_budget(cron_time_limit(tools.config))
+
+    @api.model
     def _cron_sync(self):
-        """One call of the scheduled action: work for about CRON_SLICE_SECONDS, then report
-        the bank accounts done and whether work is left, so that Odoo calls again at once
-        (within the same job run) or reschedules the job as soon as possible."""
+        """One call of the scheduled action: work while both Odoo's time for the job (what
+        ``_commit_progress`` returns) and this call's slice last, then report the units of
+        work done (pages, bank accounts) and whether work is left. While work is left, the
+        sync's scheduled actions are triggered: Odoo wakes a cron worker at once (with
+        ``--workers``, an idle cron worker otherwise sleeps a minute, and one whose time
+        limit is shorter than that sleep is killed before it wakes up)."""
         cron = self.env["ir.cron"]
-        slice_end = time.monotonic() + const.CRON_SLICE_SECONDS
+        if cron._commit_progress() <= const.CRON_MIN_SECONDS_LEFT:
+            # An earlier call of this job used Odoo's time for it: nothing done ends the
+            # job's loop; Odoo runs it again as soon as possible.
+            self._hand_back(0)
+            return
+        slice_seconds, overrun = self._call_budget()
+        slice_end = time.monotonic() + slice_seconds
+        commits = []
 
         def commit():
-            cron._commit_progress()
-            return slice_end - time.monotonic()
+            commits.append(True)
+            return min(cron._commit_progress(), slice_end - time.monotonic())
 
         # The ranges that people asked to load come first: they wait for them.
         if not self.env["ledgersync.range.load"]._cron_loads(commit):
-            cron._commit_progress(0, remaining=1)
+            self._hand_back(len(commits))
             return
         connections = self.env["ledgersync.connection"].search(
             [("state", "=", "connected"), ("login_blocked", "=", False)]
         )
         connections = connections.filtered(lambda c: c._can_sync() and self._sync_due(c))
-        processed = 0
         for connection in connections:
-            running = self._running_of(connection)
-            done_before = running.accounts_done if running else 0
             if connection.sync_requested:
                 trigger = "manual"
             else:
                 trigger = "scheduled" if connection.sync_run_ids else "initial"
-            run, out_of_time = self._sync_connection(connection, trigger=trigger, commit=commit)
-            if run:
-                processed += max(run.accounts_done - done_before, 0)
+            run, out_of_time = self._sync_connection(
+                connection, trigger=trigger, commit=commit, page_loop_overrun=overrun
+            )
             if out_of_time:
-                left = max(run.accounts_total - run.accounts_done, 1)
-                cron._commit_progress(processed, remaining=left)
+                # Units of work: each commit of the sync (a page, a bank account ...).
+                self._hand_back(len(commits), max(run.accounts_total - run.accounts_done, 1))
                 return
-        cron._commit_progress(processed, remaining=0)
+        cron._commit_progress(len(commits), remaining=0)
+
+    @api.model
+    def _hand_back(self, processed, remaining=1):
+        """End a call with work left: report it, and wake a cron worker for the rest."""
+        self.env["ledgersync.sync.workers"]._trigger_all()
+        self.env["ir.cron"]._commit_progress(processed, remaining=remaining)

@@ -19,8 +19,6 @@ from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from .. import const
-
 MODULE = "ledgersync_connector"
 MAIN_CRON = "ir_cron_ledgersync_sync"
 WORKER_PREFIX = "ir_cron_ledgersync_sync_worker_"
@@ -197,8 +195,12 @@ class LedgersyncSyncRun(models.Model):
         calls it again as soon as possible instead of at the next interval."""
         cron = self.env["ir.cron"]
         workers = self.env["ledgersync.sync.workers"]
-        workers._wait_for_structure(cron._commit_progress, const.CRON_SLICE_SECONDS)
+        slice_seconds, _overrun = self._call_budget()
+        # Within Odoo's time for the job too (what _commit_progress returns).
+        workers._wait_for_structure(
+            cron._commit_progress, min(slice_seconds, cron._commit_progress())
+        )
         result = super()._cron_sync()
         if workers._held_structure_runs():
-            cron._commit_progress(0, remaining=1)
+            self._hand_back(0)
         return result
