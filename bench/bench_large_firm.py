@@ -223,6 +223,43 @@ def log_figures(text):
     return figures
 
 
+def leases_by_pid(db):
+    return dict(
+        lib.db_rows(
+            db,
+            "SELECT id, sync_worker_pid FROM ledgersync_bank_account "
+            "WHERE sync_worker_pid IS NOT NULL",
+        )
+    )
+
+
+def watch_kill(db, server_log, kill, elapsed, args, say):
+    """Kill the server's cron worker once (SIGKILL, as Odoo's watchdog does) at
+    ``--kill-cron-worker-after`` seconds, then time how long its database sessions stay
+    in pg_stat_activity and until another worker took over its bank account."""
+    if kill is None:
+        if elapsed < args.kill_cron_worker_after:
+            return None
+        pids = re.findall(r"Worker WorkerCron \((\d+)\) alive", server_log.read_text())
+        leases = leases_by_pid(db)
+        os.kill(int(pids[-1]), signal.SIGKILL)
+        say(f"killed the cron worker {pids[-1]} (SIGKILL); leases held: {leases}")
+        return {"at": elapsed, "pid": int(pids[-1]), "leases": leases}
+    if "backends_gone_after" not in kill:
+        live = lib.db_rows(
+            db,
+            "SELECT pid FROM pg_stat_activity WHERE pid = ANY(%s)",
+            [list(kill["leases"].values())],
+        )
+        if not live:
+            kill["backends_gone_after"] = elapsed - kill["at"]
+    if "taken_over_after" not in kill and kill["leases"]:
+        now = leases_by_pid(db)
+        if all(now.get(account) != pid for account, pid in kill["leases"].items()):
+            kill["taken_over_after"] = elapsed - kill["at"]
+    return kill
+
+
 def sizes_from(args):
     sizes = {key: getattr(args, key) for key in FULL}
     for key, value in FULL.items():
@@ -257,6 +294,11 @@ def main():
     parser.add_argument("--cron-limit", type=int, default=20, help="--limit-time-real-cron")
     parser.add_argument("--sync-workers", type=int, default=1, help="parallel sync workers")
     parser.add_argument("--timeout", type=float, help="seconds (default 3600, quick 900)")
+    parser.add_argument(
+        "--kill-cron-worker-after",
+        type=float,
+        help="SIGKILL the server's cron worker once, this many seconds after its start",
+    )
     parser.add_argument("--db", default="ledgersync_bench_large")
     parser.add_argument("--keep-db", action="store_true")
     parser.add_argument("--setup", help=argparse.SUPPRESS)
@@ -314,7 +356,7 @@ def main():
             sandbox.reset_stats()
             started = time.monotonic()
             process, log = start_server(command, server_log)
-            runs, seconds, last_report = [], None, started
+            runs, seconds, last_report, kill = [], None, started, None
             try:
                 while time.monotonic() - started < timeout:
                     time.sleep(2)
@@ -327,6 +369,10 @@ def main():
                     if runs and not any(run["state"] == "running" for run in runs):
                         seconds = time.monotonic() - started
                         break
+                    if args.kill_cron_worker_after:
+                        kill = watch_kill(
+                            db, server_log, kill, time.monotonic() - started, args, say
+                        )
                     if time.monotonic() - last_report >= 30:
                         last_report = time.monotonic()
                         figures = log_figures(server_log.read_text(errors="replace"))
@@ -391,6 +437,14 @@ def main():
         )
     report.figure("cron calls killed by the time limit", "0", str(kills), kills == 0)
     report.figure("leases left on bank accounts", "0", str(len(leases)), not leases)
+    if kill:
+        report.figure(
+            "killed worker's bank account taken over",
+            "yes",
+            f"after {kill.get('taken_over_after', float('nan')):.0f} s "
+            f"(its sessions gone after {kill.get('backends_gone_after', float('nan')):.0f} s)",
+            "taken_over_after" in kill or not kill["leases"],
+        )
     details = [f"{name}: {value}" for name, value in figures.items()]
     details.append(f"sync crons: {setup['crons']} (parallel sync workers: {args.sync_workers})")
     requests = {key: stats.get(key) for key in ("clients", "bank_accounts", "transactions")}
@@ -427,6 +481,7 @@ def main():
             "expected": expected,
             "log": figures,
             "leases": leases,
+            "kill": kill,
         },
     )
     print(f"Report written to {path}")
