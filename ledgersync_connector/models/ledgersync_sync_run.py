@@ -78,9 +78,7 @@ class LedgerSyncSyncRun(models.Model):
     duration = fields.Float(string="Duration (s)", compute="_compute_duration", digits=(16, 1))
     accounts_total = fields.Integer(readonly=True)
     # Where the first phase is: it resumes there after a call that ran out of time.
-    clients_cursor = fields.Char(
-        readonly=True, help="LedgerSync's cursor of the next page of clients to list."
-    )
+    clients_cursor = fields.Char(readonly=True, help="Cursor of the next page of clients.")
     clients_pages = fields.Integer(readonly=True, help="Pages of clients listed so far.")
     clients_listed = fields.Boolean(readonly=True)
     last_client_listed_id = fields.Integer(
@@ -456,25 +454,18 @@ class LedgerSyncSyncRun(models.Model):
         return connection.last_sync_at <= fields.Datetime.now() - timedelta(hours=hours) / 2
 
     @api.model
-    def _call_budget(self):
-        """``(slice, overrun)`` of one call of the scheduled action (sync/budget.py)."""
-        return call_budget(cron_time_limit(tools.config))
-
-    @api.model
     def _cron_sync(self):
         """One call of the scheduled action: work while both Odoo's time for the job (what
-        ``_commit_progress`` returns) and this call's slice last, then report the units of
-        work done (pages, bank accounts) and whether work is left. While work is left, the
-        sync's scheduled actions are triggered: Odoo wakes a cron worker at once (with
-        ``--workers``, an idle cron worker otherwise sleeps a minute, and one whose time
-        limit is shorter than that sleep is killed before it wakes up)."""
+        ``_commit_progress`` returns) and this call's slice (sync/budget.py) last, then
+        report the units of work done (each commit: a page, a bank account ...) and
+        whether work is left (then wake a cron worker: ``_hand_back``)."""
         cron = self.env["ir.cron"]
+        workers = self.env["ledgersync.sync.workers"]
         if cron._commit_progress() <= const.CRON_MIN_SECONDS_LEFT:
-            # An earlier call of this job used Odoo's time for it: nothing done ends the
-            # job's loop; Odoo runs it again as soon as possible.
-            self._hand_back(0)
+            # An earlier call of this job used Odoo's time: nothing done ends Odoo's loop.
+            workers._hand_back(0)
             return
-        slice_seconds, overrun = self._call_budget()
+        slice_seconds, overrun = call_budget(cron_time_limit(tools.config))
         slice_end = time.monotonic() + slice_seconds
         commits = []
 
@@ -499,13 +490,6 @@ class LedgerSyncSyncRun(models.Model):
                 connection, trigger=trigger, commit=commit, page_loop_overrun=overrun
             )
             if out_of_time:
-                # Units of work: each commit of the sync (a page, a bank account ...).
-                self._hand_back(len(commits), max(run.accounts_total - run.accounts_done, 1))
+                workers._hand_back(len(commits), max(run.accounts_total - run.accounts_done, 1))
                 return
         cron._commit_progress(len(commits), remaining=0)
-
-    @api.model
-    def _hand_back(self, processed, remaining=1):
-        """End a call with work left: report it, and wake a cron worker for the rest."""
-        self.env["ledgersync.sync.workers"]._trigger_all()
-        self.env["ir.cron"]._commit_progress(processed, remaining=remaining)

@@ -15,9 +15,11 @@ number of workers is not stored anywhere else: it is 1 + the number of extra wor
 
 import time
 
-from odoo import api, models
+from odoo import api, models, tools
 from odoo.exceptions import UserError
 from odoo.tools import SQL
+
+from ..sync.budget import call_budget, cron_time_limit
 
 MODULE = "ledgersync_connector"
 MAIN_CRON = "ir_cron_ledgersync_sync"
@@ -159,6 +161,16 @@ class LedgersyncSyncWorkers(models.AbstractModel):
     # ------------------------------------------------------------------ in a worker
 
     @api.model
+    def _hand_back(self, processed, remaining=1):
+        """End a call of the scheduled action with work left: report it to Odoo, and
+        trigger the workers. Odoo's own rescheduling of a job with work left wakes no cron
+        worker; the trigger's NOTIFY does, at once (with ``--workers``, an idle cron worker
+        otherwise sleeps a minute, and one whose time limit is shorter than that sleep is
+        killed in it, again and again)."""
+        self._trigger_all()
+        self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
+
+    @api.model
     def _held_structure_runs(self):
         """Running runs whose first phase (clients and bank accounts) another live worker
         holds: a worker arriving now would find nothing to take yet."""
@@ -195,12 +207,12 @@ class LedgersyncSyncRun(models.Model):
         calls it again as soon as possible instead of at the next interval."""
         cron = self.env["ir.cron"]
         workers = self.env["ledgersync.sync.workers"]
-        slice_seconds, _overrun = self._call_budget()
+        slice_seconds, _overrun = call_budget(cron_time_limit(tools.config))
         # Within Odoo's time for the job too (what _commit_progress returns).
         workers._wait_for_structure(
             cron._commit_progress, min(slice_seconds, cron._commit_progress())
         )
         result = super()._cron_sync()
         if workers._held_structure_runs():
-            self._hand_back(0)
+            workers._hand_back(0)
         return result
