@@ -61,6 +61,7 @@ KILL_PATTERNS = {
 }
 JOB_DONE = re.compile(
     r"Job '(?P<name>[^']*LedgerSync[^']*)' \(\d+\) \S+ done \(#loop (?P<loops>\d+);"
+    r".*?duration (?P<seconds>[\d.]+)s\)"
 )
 JOB_STARTING = re.compile(r"Job '[^']*LedgerSync[^']*' \(\d+\) starting")
 
@@ -218,7 +219,8 @@ def log_figures(text):
     figures["job runs started"] = len(JOB_STARTING.findall(text))
     done = JOB_DONE.findall(text)
     figures["job runs ended"] = len(done)
-    figures["calls in ended job runs"] = sum(int(loops) for _name, loops in done)
+    figures["calls in ended job runs"] = sum(int(loops) for _name, loops, _seconds in done)
+    figures["longest job run (s)"] = max((float(seconds) for *_rest, seconds in done), default=0)
     figures["ERROR lines"] = len(re.findall(r"^\S+ \S+ \d+ ERROR ", text, re.M))
     return figures
 
