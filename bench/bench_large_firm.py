@@ -230,7 +230,7 @@ def leases_by_pid(db):
         lib.db_rows(
             db,
             "SELECT id, sync_worker_pid FROM ledgersync_bank_account "
-            "WHERE sync_worker_pid IS NOT NULL",
+            "WHERE sync_lease_until IS NOT NULL",
         )
     )
 
