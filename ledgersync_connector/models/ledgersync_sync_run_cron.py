@@ -37,7 +37,12 @@ class LedgerSyncSyncRun(models.Model):
         """One call of the scheduled action: work while both Odoo's time for the job (what
         ``_commit_progress`` returns) and this call's slice (sync/budget.py) last, then
         report the units of work done (each commit: a page, a bank account ...) and
-        whether work is left (then wake a cron worker: ``_hand_back``)."""
+        whether work is left (then wake a cron worker: ``_hand_back``).
+
+        A worker that starts while another lists the clients and bank accounts (the first
+        phase, which one worker does alone) waits for it within its slice, then takes bank
+        accounts; if the first phase outlasts the wait, it reports work left, so that Odoo
+        calls it again as soon as possible instead of at the next interval."""
         cron = self.env["ir.cron"]
         workers = self.env["ledgersync.sync.workers"]
         if cron._commit_progress() <= const.CRON_MIN_SECONDS_LEFT:
@@ -46,6 +51,9 @@ class LedgerSyncSyncRun(models.Model):
             return
         slice_seconds, overrun = call_budget(cron_time_limit(tools.config))
         slice_end = time.monotonic() + slice_seconds
+        workers._wait_for_structure(
+            cron._commit_progress, min(slice_seconds, cron._commit_progress())
+        )
         commits = []
 
         def commit():
@@ -71,4 +79,7 @@ class LedgerSyncSyncRun(models.Model):
             if out_of_time:
                 workers._hand_back(len(commits), max(run.accounts_total - run.accounts_done, 1))
                 return
+        if workers._held_structure_runs():
+            workers._hand_back(0)  # only waited: the first phase is still held elsewhere
+            return
         cron._commit_progress(len(commits), remaining=0)

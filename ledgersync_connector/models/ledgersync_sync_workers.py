@@ -15,11 +15,9 @@ number of workers is not stored anywhere else: it is 1 + the number of extra wor
 
 import time
 
-from odoo import api, models, tools
+from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
-
-from ..sync.budget import call_budget, cron_time_limit
 
 MODULE = "ledgersync_connector"
 MAIN_CRON = "ir_cron_ledgersync_sync"
@@ -194,25 +192,3 @@ class LedgersyncSyncWorkers(models.AbstractModel):
             time.sleep(STRUCTURE_POLL_SECONDS)
             self.env.invalidate_all()
         return False
-
-
-class LedgersyncSyncRun(models.Model):
-    _inherit = "ledgersync.sync.run"
-
-    @api.model
-    def _cron_sync(self):
-        """A worker that starts while another lists the clients and bank accounts (the
-        first phase, which one worker does alone) waits for it, then takes bank accounts.
-        If the first phase outlasts the wait, the worker reports work left, so that Odoo
-        calls it again as soon as possible instead of at the next interval."""
-        cron = self.env["ir.cron"]
-        workers = self.env["ledgersync.sync.workers"]
-        slice_seconds, _overrun = call_budget(cron_time_limit(tools.config))
-        # Within Odoo's time for the job too (what _commit_progress returns).
-        workers._wait_for_structure(
-            cron._commit_progress, min(slice_seconds, cron._commit_progress())
-        )
-        result = super()._cron_sync()
-        if workers._held_structure_runs():
-            workers._hand_back(0)
-        return result
