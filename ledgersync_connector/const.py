@@ -70,17 +70,24 @@ RUN_STALE_SECONDS = 900
 # over: that worker's call ended (its connection went back to Odoo's pool). A working
 # worker is never idle that long: Odoo ends a cron call after limit_time_real_cron (120 s).
 IDLE_WORKER_SECONDS = 120
-# One call of the scheduled action works this long, then reports its progress; Odoo calls
-# it again at once while work is left (well under Odoo's 120 s worker time limit).
-CRON_SLICE_SECONDS = 45
 # Web clients hear of a sync's progress at most this often (seconds), and at once of a
 # run's end or a change of the connection's status (models/ir_websocket.py).
 LIVE_UPDATE_SECONDS = 2.0
-# A worker stops taking bank accounts when less time than this is left in its slice.
+# One call of the scheduled action works at most this long, and never longer than Odoo's
+# own time for the job (what ir.cron._commit_progress returns: about 10 s from the job's
+# start), then reports its progress; Odoo calls it again while work is left.
+CRON_SLICE_SECONDS = 45
+# Under Odoo's time limit of a cron call (limit_time_real_cron, else limit_time_real), a
+# call's slice is at most this share of it, and a page loop's overrun this share: with
+# --workers, one watchdog covers every job that the cron worker runs in one pass.
+CRON_SLICE_SHARE_OF_LIMIT = 0.4
+CRON_OVERRUN_SHARE_OF_LIMIT = 0.2
+# A worker stops taking work (bank accounts, clients, history windows) once this little
+# time is left in its slice.
 CRON_MIN_SECONDS_LEFT = 0
-# A bank account taken is finished even past the end of the slice, but its page loop stops
-# between two pages once the slice is overrun by this many seconds (45 + 40 = 85 s into the
-# call: room under Odoo's default 120 s limit for one more request and the commit); the
+# A page loop already started (one client's bank accounts, one date window of a bank
+# account's history, one incremental query) stops between two pages once the slice is
+# overrun by this many seconds (or the share of Odoo's limit above, if smaller); the bank
 # account then gets the error "out_of_time" and the next run goes on from where it is.
 CRON_PAGE_LOOP_OVERRUN_SECONDS = 40
 # After this many bank accounts in a row fail with a server error, the run stops.

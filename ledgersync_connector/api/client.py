@@ -163,10 +163,13 @@ class LedgerSyncApiClient:
     # A listing that repeats a cursor, or goes on past ``const.MAX_PAGES_PER_QUERY``
     # pages, ends in ``errors.ProtocolError``.
 
-    def iter_client_pages(self, limit=None, *, time_left=None):
-        """Pages of the firm's clients."""
+    def iter_client_pages(self, limit=None, *, time_left=None, cursor=None):
+        """Pages of the firm's clients; from the page of ``cursor`` (a ``next_cursor`` of
+        an earlier listing) when given."""
         params = {"limit": _check_limit(self.page_size if limit is None else limit)}
-        return self._iter_pages(CLIENTS_PATH, params, Client.from_api, _Clock(time_left))
+        return self._iter_pages(
+            CLIENTS_PATH, params, Client.from_api, _Clock(time_left), cursor=cursor
+        )
 
     def iter_bank_account_pages(self, client_id, limit=None, *, time_left=None):
         """Pages of one client's bank accounts."""
@@ -218,9 +221,9 @@ class LedgerSyncApiClient:
 
     # -- pages --------------------------------------------------------------------------
 
-    def _iter_pages(self, path, params, parse_item, clock):
+    def _iter_pages(self, path, params, parse_item, clock, cursor=None):
         what = f"GET {path}"
-        cursor, seen = None, set()
+        seen = set()
         for _number in range(const.MAX_PAGES_PER_QUERY):
             clock.before_page(what)
             query = dict(params, cursor=cursor) if cursor else params

@@ -9,6 +9,7 @@ from . import ledgersync_rule_lesson
 from . import ledgersync_transaction
 from . import ledgersync_sync_worker
 from . import ledgersync_sync_run
+from . import ledgersync_sync_run_cron
 from . import ledgersync_sync_workers
 from . import ledgersync_export
 from . import ledgersync_range_load

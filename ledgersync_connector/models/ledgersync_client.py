@@ -50,6 +50,9 @@ class LedgerSyncClient(models.Model):
         tracking=True,
         help="For a firm that keeps a single company: the contact that stands for this client.",
     )
+    # The last sync run whose list of clients had this one: a run lists the clients over
+    # several calls, and archives at the end those it did not see.
+    last_listed_run_id = fields.Many2one("ledgersync.sync.run", readonly=True, ondelete="set null")
 
     _ledgersync_id_unique = models.Constraint(
         "UNIQUE (connection_id, ledgersync_id)",

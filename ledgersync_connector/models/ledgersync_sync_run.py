@@ -12,7 +12,7 @@ from odoo.tools import SQL, mute_logger
 from .. import const, failures
 from ..api import errors
 from ..crypto import SecretKeyError
-from ..dates import interval_hours, range_progress
+from ..dates import range_progress
 from ..sync.commits import UnitsOfWork
 from ..sync.engine import RunStopped, SyncEngine, release_account
 from ..sync.mapping import CurrencyError
@@ -26,7 +26,7 @@ class LedgerSyncSyncRun(models.Model):
     """One synchronisation run of a connection: the history and the live progress.
 
     Also the orchestration of the sync: starting or joining a connection's run, driving the
-    engine (sync/engine.py) and the scheduled action's calls (``_cron_sync``).
+    engine (sync/engine.py); the scheduled action's calls are in ledgersync_sync_run_cron.py.
     """
 
     _name = "ledgersync.sync.run"
@@ -77,6 +77,8 @@ class LedgerSyncSyncRun(models.Model):
     duration = fields.Float(string="Duration (s)", compute="_compute_duration", digits=(16, 1))
     accounts_total = fields.Integer(readonly=True)
     # Where the first phase is: it resumes there after a call that ran out of time.
+    clients_cursor = fields.Char(readonly=True, help="Cursor of the next page of clients.")
+    clients_pages = fields.Integer(readonly=True, help="Pages of clients listed so far.")
     clients_listed = fields.Boolean(readonly=True)
     last_client_listed_id = fields.Integer(
         readonly=True, help="The last client whose bank accounts this run has listed."
@@ -288,7 +290,9 @@ class LedgerSyncSyncRun(models.Model):
         )
 
     @api.model
-    def _sync_connection(self, connection, trigger="scheduled", commit=None):
+    def _sync_connection(
+        self, connection, trigger="scheduled", commit=None, page_loop_overrun=None
+    ):
         """Run (or help with) the sync of ``connection``.
 
         ``commit`` is called after each unit of work and returns the seconds left (the
@@ -313,7 +317,7 @@ class LedgerSyncSyncRun(models.Model):
             )
             if not run:
                 return self.browse(), False
-            finished = run._work_share(commit)
+            finished = run._work_share(commit, page_loop_overrun)
         except Exception as error:  # one connection must not stop the others
             commit.rollback()
             self._stop_on_unexpected_error(connection, run, error, commit)
@@ -336,14 +340,14 @@ class LedgerSyncSyncRun(models.Model):
 
         return live_commit
 
-    def _work_share(self, commit):
+    def _work_share(self, commit, page_loop_overrun=None):
         """This worker's share of the run; False when it stopped for lack of time."""
         self.ensure_one()
         connection = self.connection_id
         api_client = self._api_client_or_finish()
         if api_client is None:
             return True
-        engine = SyncEngine(self, self._new_worker(), api_client, commit)
+        engine = SyncEngine(self, self._new_worker(), api_client, commit, page_loop_overrun)
         try:
             finished = self._work(engine)
         finally:
@@ -433,54 +437,3 @@ class LedgerSyncSyncRun(models.Model):
             self._finish(state, error.code, failures.describe_error(self.env, error))
 
         self._with_retry_on_conflict(commit, finish)
-
-    @api.model
-    def _sync_due(self, connection):
-        """A run is going on, was asked for, or the last one is older than half the
-        scheduled interval (so that the cron's repeated calls within one job run do not
-        start a second run for a connection that was just synced)."""
-        connection.ensure_one()
-        if connection.sync_requested or not connection.last_sync_at or self._running_of(connection):
-            return True
-        cron = self.env.ref(
-            "ledgersync_connector.ir_cron_ledgersync_sync", raise_if_not_found=False
-        )
-        hours = interval_hours(cron.interval_type, cron.interval_number) if cron else 1
-        return connection.last_sync_at <= fields.Datetime.now() - timedelta(hours=hours) / 2
-
-    @api.model
-    def _cron_sync(self):
-        """One call of the scheduled action: work for about CRON_SLICE_SECONDS, then report
-        the bank accounts done and whether work is left, so that Odoo calls again at once
-        (within the same job run) or reschedules the job as soon as possible."""
-        cron = self.env["ir.cron"]
-        slice_end = time.monotonic() + const.CRON_SLICE_SECONDS
-
-        def commit():
-            cron._commit_progress()
-            return slice_end - time.monotonic()
-
-        # The ranges that people asked to load come first: they wait for them.
-        if not self.env["ledgersync.range.load"]._cron_loads(commit):
-            cron._commit_progress(0, remaining=1)
-            return
-        connections = self.env["ledgersync.connection"].search(
-            [("state", "=", "connected"), ("login_blocked", "=", False)]
-        )
-        connections = connections.filtered(lambda c: c._can_sync() and self._sync_due(c))
-        processed = 0
-        for connection in connections:
-            running = self._running_of(connection)
-            done_before = running.accounts_done if running else 0
-            if connection.sync_requested:
-                trigger = "manual"
-            else:
-                trigger = "scheduled" if connection.sync_run_ids else "initial"
-            run, out_of_time = self._sync_connection(connection, trigger=trigger, commit=commit)
-            if run:
-                processed += max(run.accounts_done - done_before, 0)
-            if out_of_time:
-                left = max(run.accounts_total - run.accounts_done, 1)
-                cron._commit_progress(processed, remaining=left)
-                return
-        cron._commit_progress(processed, remaining=0)

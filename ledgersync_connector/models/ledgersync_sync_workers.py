@@ -19,8 +19,6 @@ from odoo import api, models
 from odoo.exceptions import UserError
 from odoo.tools import SQL
 
-from .. import const
-
 MODULE = "ledgersync_connector"
 MAIN_CRON = "ir_cron_ledgersync_sync"
 WORKER_PREFIX = "ir_cron_ledgersync_sync_worker_"
@@ -161,6 +159,16 @@ class LedgersyncSyncWorkers(models.AbstractModel):
     # ------------------------------------------------------------------ in a worker
 
     @api.model
+    def _hand_back(self, processed, remaining=1):
+        """End a call of the scheduled action with work left: report it to Odoo, and
+        trigger the workers. Odoo's own rescheduling of a job with work left wakes no cron
+        worker; the trigger's NOTIFY does, at once (with ``--workers``, an idle cron worker
+        otherwise sleeps a minute, and one whose time limit is shorter than that sleep is
+        killed in it, again and again)."""
+        self._trigger_all()
+        self.env["ir.cron"]._commit_progress(processed, remaining=remaining)
+
+    @api.model
     def _held_structure_runs(self):
         """Running runs whose first phase (clients and bank accounts) another live worker
         holds: a worker arriving now would find nothing to take yet."""
@@ -184,21 +192,3 @@ class LedgersyncSyncWorkers(models.AbstractModel):
             time.sleep(STRUCTURE_POLL_SECONDS)
             self.env.invalidate_all()
         return False
-
-
-class LedgersyncSyncRun(models.Model):
-    _inherit = "ledgersync.sync.run"
-
-    @api.model
-    def _cron_sync(self):
-        """A worker that starts while another lists the clients and bank accounts (the
-        first phase, which one worker does alone) waits for it, then takes bank accounts.
-        If the first phase outlasts the wait, the worker reports work left, so that Odoo
-        calls it again as soon as possible instead of at the next interval."""
-        cron = self.env["ir.cron"]
-        workers = self.env["ledgersync.sync.workers"]
-        workers._wait_for_structure(cron._commit_progress, const.CRON_SLICE_SECONDS)
-        result = super()._cron_sync()
-        if workers._held_structure_runs():
-            cron._commit_progress(0, remaining=1)
-        return result

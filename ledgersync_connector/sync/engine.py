@@ -25,7 +25,8 @@ from ..api import errors
 from ..dates import date_windows, tomorrow_utc, utc_now
 from . import mapping, rules
 from .matching import Assigner
-from .queries import accounts_to_sync, claim_next_account, execute_values, identifiers
+from .queries import claim_next_account, execute_values, identifiers
+from .structure import StructurePhase
 
 _logger = logging.getLogger(__name__)
 
@@ -73,6 +74,11 @@ INSERT_COLUMNS = (
 )
 
 
+class AccountPaused(Exception):
+    """The worker's slice ended between two date windows of a bank account's history: the
+    account is left, its position kept, for the next call."""
+
+
 class RunStopped(Exception):
     """Ends the run early; ``error`` says why."""
 
@@ -81,7 +87,7 @@ class RunStopped(Exception):
         self.error = error
 
 
-class SyncEngine:
+class SyncEngine(StructurePhase):
     """Runs (a share of) one sync run of one connection.
 
     ``commit()`` is called after each unit of work and returns the seconds left in the
@@ -89,7 +95,9 @@ class SyncEngine:
     function that only releases a savepoint.
     """
 
-    def __init__(self, run, worker, api_client, commit):
+    account_errors = ACCOUNT_ERRORS
+
+    def __init__(self, run, worker, api_client, commit, page_loop_overrun=None):
         self.run = run
         self.worker = worker  # this worker's counters (ledgersync.sync.worker)
         self.connection = run.connection_id
@@ -103,70 +111,9 @@ class SyncEngine:
         self._consecutive_server_errors = 0
         self.seconds_left = float("inf")
         self._seconds_left_at = time.monotonic()
-
-    # ------------------------------------------------------------------ structure
-
-    def sync_structure(self, min_seconds_left=const.CRON_MIN_SECONDS_LEFT):
-        """Clients, then each active client's bank accounts; archive what vanished.
-
-        Resumable: the run keeps whether its clients are listed and the last client whose
-        bank accounts are, each written with the work it stands for. Returns False when
-        time ran low before the last client (the next call goes on from there)."""
-        # The sync's own rights: clients live in their books companies, which the user
-        # running the sync may not have among his current companies.
-        Client = self.env["ledgersync.client"].sudo()
-        progressed = not self.run.clients_listed  # each call does one unit at least
-        if not self.run.clients_listed:
-            seen_clients = set()
-            for page in self.api.iter_client_pages(
-                limit=const.CLIENT_PAGE_SIZE, time_left=self._page_time_left
-            ):
-                Client._upsert_from_api(self.connection, page.items)
-                seen_clients.update(item.id for item in page.items)
-            Client._archive_missing(self.connection, seen_clients)
-            self.run.clients_listed = True
-            self._commit()
-        # The sync's own rights: people may write only a bank account's journal.
-        BankAccount = self.env["ledgersync.bank.account"].sudo()
-        clients = Client.search(
-            [
-                ("connection_id", "=", self.connection.id),
-                ("id", ">", self.run.last_client_listed_id),
-            ],
-            order="id",
+        self.page_loop_overrun = (
+            const.CRON_PAGE_LOOP_OVERRUN_SECONDS if page_loop_overrun is None else page_loop_overrun
         )
-        for client in clients:
-            if progressed and self.seconds_left < min_seconds_left:
-                return False
-            progressed = True
-            seen_accounts = set()
-            try:
-                for page in self.api.iter_bank_account_pages(
-                    client.ledgersync_id,
-                    limit=const.BANK_ACCOUNT_PAGE_SIZE,
-                    time_left=self._page_time_left,
-                ):
-                    BankAccount._upsert_from_api(client, page.items, self.currency_ids)
-                    seen_accounts.update(item.id for item in page.items)
-            except errors.OutOfTime:
-                return False  # this client's accounts are listed again by the next call
-            except ACCOUNT_ERRORS as error:
-                # Keep this client's accounts as they are; the others go on.
-                _logger.warning(
-                    "LedgerSync: bank accounts of client %s not listed: %s",
-                    client.id,
-                    failures.describe_error(self.env, error),
-                )
-            else:
-                BankAccount._archive_missing(client, seen_accounts)
-            self.run.last_client_listed_id = client.id
-            self._commit()
-        self.connection._alert_accounts_gone()
-        self.env.flush_all()
-        self.cr.execute(SQL("SELECT count(*) %s", accounts_to_sync(self.connection.id)))
-        self.run.write({"accounts_total": self.cr.fetchone()[0], "phase": "transactions"})
-        self._commit()
-        return True
 
     # ------------------------------------------------------------------ transactions
 
@@ -178,13 +125,15 @@ class SyncEngine:
         synced = 0
         while True:
             # At least one account per call, so that every call makes progress.
-            if synced and self.seconds_left < min_seconds_left:
+            if synced and self._slice_left() <= min_seconds_left:
                 self._commit()  # the last account's release
                 return False
             account = self._claim_next_account()
             if account is None:
                 return True
-            self._sync_one_account(account)
+            if not self._sync_one_account(account):
+                self._commit()  # the paused account's release
+                return False
             synced += 1
 
     def _commit(self):
@@ -192,12 +141,16 @@ class SyncEngine:
         self._seconds_left_at = time.monotonic()
         return self.seconds_left
 
+    def _slice_left(self):
+        """The seconds left in the worker's slice: those left at the last commit, minus
+        the time since."""
+        return self.seconds_left - (time.monotonic() - self._seconds_left_at)
+
     def _page_time_left(self):
-        """The ``time_left`` of the API's page loops: the slice left at the last commit,
-        minus the time since, plus the overrun a page loop is allowed (an account is
-        finished past the end of the slice, but not up to Odoo's time limit)."""
-        spent = time.monotonic() - self._seconds_left_at
-        return self.seconds_left - spent + const.CRON_PAGE_LOOP_OVERRUN_SECONDS
+        """The ``time_left`` of the API's page loops: the slice left plus the overrun a
+        page loop is allowed (a page loop started is finished past the end of the slice,
+        but not up to Odoo's time limit)."""
+        return self._slice_left() + self.page_loop_overrun
 
     def _claim_next_account(self):
         self.env.flush_all()
@@ -224,7 +177,9 @@ class SyncEngine:
         return account.browse(row[0]) if row else None
 
     def _sync_one_account(self, account):
-        """Sync one claimed account; its release is committed with the next claim."""
+        """Sync one claimed account; its release is committed with the next claim. False
+        when time ran low between two windows of its history: the account is left for the
+        next call, neither done nor failed."""
         history_done = False
         self.assigner.prime(account.company_id.id)  # not in a page: its queries are once
         try:
@@ -232,6 +187,9 @@ class SyncEngine:
                 self._load_changes(account)
             else:
                 history_done = self._load_history(account)
+        except AccountPaused:
+            account.write({"sync_lease_until": False, "sync_worker_pid": False})
+            return False
         except RUN_STOPPING_ERRORS as error:
             # Not this account's failure: the whole run stops.
             self._release(account, error=error, account_failed=False)
@@ -243,10 +201,11 @@ class SyncEngine:
                 self._consecutive_server_errors += 1
                 if self._consecutive_server_errors >= const.MAX_CONSECUTIVE_SERVER_ERRORS:
                     raise RunStopped(error) from error
-            return
+            return True
         self._consecutive_server_errors = 0
         self._release(account, history_done=history_done)
         self.worker._add_counts(accounts_done=1)
+        return True
 
     def _release(self, account, error=None, history_done=False, account_failed=True):
         error_text = None if error is None else failures.describe_error(self.env, error)
@@ -278,8 +237,9 @@ class SyncEngine:
         end = tomorrow_utc()
         if start <= end:
             for index, (window_start, window_end) in enumerate(date_windows(start, end)):
-                if index and self._page_time_left() <= 0:  # as between two pages
-                    raise errors.OutOfTime()
+                # Years of history take several calls: a window a unit of work.
+                if index and self._slice_left() <= const.CRON_MIN_SECONDS_LEFT:
+                    raise AccountPaused()
                 for page in self.api.iter_transaction_pages(
                     account.ledgersync_id,
                     start_date=window_start,

@@ -176,6 +176,10 @@ class TestSync(SyncCase):
         self.assertEqual(self.connection_record.sync_run_ids[0].trigger, "scheduled")
 
     def test_cron_reports_progress_and_comes_back_when_out_of_time(self):
+        """With a spent slice, each call does one unit of work (the page of clients, a
+        client's bank accounts, a date window of an account's history), reports it, and
+        wakes the cron for the rest; the run goes on from call to call without fetching
+        anything twice, and ends done with every row once."""
         progress = []
 
         def record_progress(cron, processed=0, *, remaining=None, deactivate=False):
@@ -183,25 +187,35 @@ class TestSync(SyncCase):
                 progress.append((processed, remaining))
             return float("inf")
 
+        cron = self.env.ref("ledgersync_connector.ir_cron_ledgersync_sync")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        before = dict(self.sandbox.app.stats)
+        calls = 0
         with (
             patch.object(type(self.env["ir.cron"]), "_commit_progress", record_progress),
-            # A spent slice: each call syncs one bank account, then hands back to Odoo.
             patch("odoo.addons.ledgersync_connector.const.CRON_SLICE_SECONDS", 0),
         ):
-            # The first phase works in slices too: the clients, then one client's bank
-            # accounts a call (3 clients); the call that ends it syncs one bank account.
-            for _call in range(4):
+            while calls < 30 and self.connection_record.sync_run_ids[:1].state != "done":
+                Trigger.search([("cron_id", "=", cron.id)]).unlink()
                 self.Connection._cron_sync()
-            self.assertEqual(progress[:3], [(0, 1)] * 3)
-            run = self.connection_record.sync_run_ids
-            self.assertEqual(run.state, "running")
-            self.assertEqual(run.accounts_done, 1)
-            self.assertEqual(progress[-1], (1, 5))
-            # The next call goes on with the same run (it is due: a run is going on).
-            self.Connection._cron_sync()
-            self.assertEqual(progress[-1], (1, 4))
-        self.assertEqual(len(self.connection_record.sync_run_ids), 1)
-        self.assertEqual(run.accounts_done, 2)
+                calls += 1
+                run = self.connection_record.sync_run_ids
+                if run.state == "running":
+                    self.assertTrue(Trigger.search_count([("cron_id", "=", cron.id)]))
+        self.assertEqual(len(run), 1)
+        self.assertEqual(run.state, "done", run.error_message)
+        # 3 calls for the clients and 3 clients' bank accounts, 2 per bank account (two
+        # windows of history each: 500 days), one that finds nothing left.
+        self.assertEqual(calls, 3 + 6 * 2 + 1)
+        self.assertTrue(all(done >= 1 and left >= 1 for done, left in progress[:-1]))
+        self.assertEqual(progress[-1][1], 0)
+        stats = self.sandbox.app.stats
+        self.assertEqual(stats["clients"] - before["clients"], 1)
+        self.assertEqual(stats["bank_accounts"] - before["bank_accounts"], 3)
+        self.assertEqual(stats["transactions"] - before["transactions"], 6 * 2)
+        ids = self.ledgersync_ids()
+        self.assertEqual(len(ids), self.expected_total())
+        self.assertEqual(len(set(ids)), len(ids))
 
     def test_two_companies_sync_apart(self):
         company_b = self.env["res.company"].create({"name": "Second Office"})
