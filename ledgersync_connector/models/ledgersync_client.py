@@ -19,6 +19,9 @@ class LedgerSyncClient(models.Model):
 
     name = fields.Char(required=True, tracking=True)
     code = fields.Char()
+    bank_account_count = fields.Integer(
+        string="Bank Accounts", compute="_compute_bank_account_count"
+    )
     accounting_cs_id = fields.Char(
         string="Accounting CS Client ID", help="Set by the FIRMADMIN import."
     )
@@ -242,3 +245,12 @@ class LedgerSyncClient(models.Model):
         exports = self.env["ledgersync.export"].sudo().search([("client_id", "in", self.ids)])
         for client in self:
             exports.filtered(lambda e, c=client: e.client_id == c).company_id = client.company_id
+
+    def _compute_bank_account_count(self):
+        counts = dict(
+            self.env["ledgersync.bank.account"]._read_group(
+                [("client_id", "in", self.ids)], ["client_id"], ["__count"]
+            )
+        )
+        for client in self:
+            client.bank_account_count = counts.get(client, 0)

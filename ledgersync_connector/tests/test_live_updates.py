@@ -6,6 +6,8 @@ import json
 from types import SimpleNamespace
 from unittest.mock import patch
 
+from lxml import etree
+
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.bus.models.bus import channel_with_db, json_dump
@@ -142,3 +144,16 @@ class TestEmptyStates(SyncCase):
     def test_synced_data_keeps_the_lists_own_help(self):
         self.sync("initial")
         self.assertEqual(self.help_of("ledgersync.transaction"), OWN_HELP)
+
+    def test_a_client_without_bank_accounts_says_so_on_its_form(self):
+        self.sync("initial")
+        client, other = self.env["ledgersync.client"].search([], limit=2)
+        self.env["ledgersync.bank.account"].sudo().search(
+            [("client_id", "=", client.id)]
+        ).action_archive()
+        self.assertEqual((client.bank_account_count, other.bank_account_count), (0, 2))
+        arch = self.env["ledgersync.client"].get_view(False, "form")["arch"]
+        notice = etree.fromstring(arch).xpath("//div[hasclass('o_ledgersync_no_bank_account')]")
+        self.assertEqual(len(notice), 1)
+        self.assertEqual(notice[0].get("invisible"), "bank_account_count or not active")
+        self.assertIn("No bank account of this client is connected", "".join(notice[0].itertext()))
