@@ -236,23 +236,19 @@ class SyncEngine(StructurePhase):
         # One day ahead: no time zone's "today" is left out.
         end = tomorrow_utc()
         if start <= end:
-            for index, (window_start, window_end) in enumerate(date_windows(start, end)):
-                # Years of history take several calls: a window a unit of work.
-                if index and self._slice_left() <= const.CRON_MIN_SECONDS_LEFT:
+
+            def pause():  # years of history take several calls: a window a unit of work
+                if self._slice_left() <= const.CRON_MIN_SECONDS_LEFT:
                     raise AccountPaused()
-                for page in self.api.iter_transaction_pages(
-                    account.ledgersync_id,
-                    start_date=window_start,
-                    end_date=window_end,
-                    limit=const.TRANSACTION_PAGE_SIZE,
-                    time_left=self._page_time_left,
-                ):
-                    self._apply_page(account, page.items)
-                    if page.next_cursor is None:
-                        account.write(
-                            {"history_loaded_until": window_end, "sync_cursor": load_started}
-                        )
-                    self._commit()
+
+            self._load_windows(
+                account,
+                date_windows(start, end),
+                before_next=pause,
+                loaded=lambda day: account.write(
+                    {"history_loaded_until": day, "sync_cursor": load_started}
+                ),
+            )
         if not account.sync_cursor:  # no window to load (a start date in the future)
             account.sync_cursor = load_started
         return True
@@ -287,12 +283,28 @@ class SyncEngine(StructurePhase):
             start = self.run.range_loaded_until + timedelta(days=1)
         if start > end:
             return
-        for index, (window_start, window_end) in enumerate(
-            date_windows(start, end, const.RANGE_WINDOW_DAYS)
-        ):
-            # A window is the unit of work here, as a bank account is in a sync.
-            if index and self.seconds_left <= 0:
+
+        def stop():  # a window is the unit of work here, as a bank account is in a sync
+            if self.seconds_left <= 0:
                 raise errors.OutOfTime()
+
+        def loaded(day):
+            self.run.range_loaded_until = day
+
+        self._load_windows(
+            account,
+            date_windows(start, end, const.RANGE_WINDOW_DAYS),
+            before_next=stop,
+            loaded=loaded,
+        )
+
+    def _load_windows(self, account, windows, before_next, loaded):
+        """``account``'s transactions of each (start, end) of ``windows``, page by page,
+        each page committed; ``loaded(end)`` is written with the page that completes a
+        window, and ``before_next()`` may end the call (raising) before the next one."""
+        for index, (window_start, window_end) in enumerate(windows):
+            if index:
+                before_next()
             for page in self.api.iter_transaction_pages(
                 account.ledgersync_id,
                 start_date=window_start,
@@ -302,7 +314,7 @@ class SyncEngine(StructurePhase):
             ):
                 self._apply_page(account, page.items)
                 if page.next_cursor is None:
-                    self.run.range_loaded_until = window_end
+                    loaded(window_end)
                 self._commit()
 
     # ------------------------------------------------------------------ one page

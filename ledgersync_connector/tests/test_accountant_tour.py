@@ -45,6 +45,7 @@ class TestAccountantTour(SandboxMixin, HttpCase):
         client.name = "Tour Client"
         account = self.env["ledgersync.bank.account"].search([("client_id", "=", client.id)])
         account.sudo().name = "Tour Checking"
+        self.assertFalse(self.env["ledgersync.transaction"].search_count([]))
         today = fields.Date.today()
         for days, number in ((5, 1001), (6, 2002), (7, 3003)):
             self.sandbox.app.mutations.add_transaction(
@@ -60,6 +61,22 @@ class TestAccountantTour(SandboxMixin, HttpCase):
             timeout=180,
         )
         Transaction = self.env["ledgersync.transaction"]
+        # Step 2: the range typed in the browser (its own today: this machine's), loaded
+        # by one range run, and nothing else.
+        loaded = Transaction.search([("bank_account_id", "=", account.id)])
+        run = self.env["ledgersync.sync.run"].search([("trigger", "=", "range")])
+        self.assertEqual(run.state, "done", run.error_message)
+        self.assertEqual(
+            (run.range_start, run.range_end),
+            (today - timedelta(days=20), today - timedelta(days=1)),
+        )
+        self.assertEqual(run.created_count, len(loaded))
+        self.assertTrue(
+            all(
+                today - timedelta(days=20) <= day <= today - timedelta(days=1)
+                for day in loaded.mapped("date")
+            )
+        )
         coffee = Transaction.search([("description", "like", "TOUR COFFEE ROASTERS")])
         self.assertEqual(len(coffee), 3)
         self.assertEqual(coffee.partner_id, self.vendor)

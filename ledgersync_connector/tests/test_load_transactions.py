@@ -2,9 +2,9 @@ from datetime import timedelta
 
 from odoo import fields
 from odoo.exceptions import AccessError, UserError, ValidationError
-from odoo.tests import HttpCase, new_test_user, tagged
+from odoo.tests import tagged
 
-from .common import DEMO_EMAIL, PASSWORD, SandboxMixin, SyncCase, company_user
+from .common import SyncCase, company_user
 
 
 @tagged("post_install", "-at_install")
@@ -271,56 +271,3 @@ class TestLoadTransactions(SyncCase):
         # The next sync finds nothing to create either.
         self.assertEqual(self.sync().created_count, 0)
         self.assertEqual(self.stored_ids(), expected | synced)
-
-
-@tagged("post_install", "-at_install")
-class TestLoadTransactionsTour(SandboxMixin, HttpCase):
-    """Load Transactions in a real browser, as an accountant, against the sandbox over
-    HTTP (the wizard's request fetches the range)."""
-
-    sandbox_over_http = True
-    sandbox_config = {
-        "clients": 1,
-        "accounts_per_client": 1,
-        "transactions_per_account": 300,
-        "history_days": 300,
-    }
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.start_sandbox()
-        new_test_user(
-            cls.env,
-            login="load_tour_accountant",
-            groups="account.group_account_invoice",
-            company_id=cls.env.company.id,
-        )
-
-    def test_an_accountant_loads_a_range(self):
-        connection = self.env["ledgersync.connection"]._for_company(self.env.company)
-        connection = connection.action_connect(DEMO_EMAIL, PASSWORD, self.sandbox.base_url)
-        connection.history_start_date = fields.Date.today() + timedelta(days=10)
-        connection._sync("initial", commit=lambda: float("inf"))
-        client = connection.client_ids
-        client.name = "Load Tour Client"
-        account = self.env["ledgersync.bank.account"].search([("client_id", "=", client.id)])
-        account.sudo().name = "Load Tour Checking"
-        self.assertFalse(self.env["ledgersync.transaction"].search_count([]))
-        self.start_tour(
-            "/odoo/action-ledgersync_connector.ledgersync_transaction_action",
-            "ledgersync_load_transactions_tour",
-            login="load_tour_accountant",
-            timeout=120,
-        )
-        loaded = self.env["ledgersync.transaction"].search([("bank_account_id", "=", account.id)])
-        self.assertTrue(loaded)
-        run = self.env["ledgersync.sync.run"].search([("trigger", "=", "range")])
-        self.assertEqual(run.state, "done", run.error_message)
-        # The dates typed in the browser (its own today: this machine's).
-        today = fields.Date.today()
-        self.assertEqual(
-            (run.range_start, run.range_end),
-            (today - timedelta(days=20), today - timedelta(days=1)),
-        )
-        self.assertEqual(run.created_count, len(loaded))
