@@ -66,6 +66,8 @@ class LedgerSyncRangeLoad(models.AbstractModel):
         """Load (what is left of) ``run``'s range; False while the account is held by
         another worker, or when time ran out (the scheduled action goes on later)."""
         connection, account = run.connection_id, run.range_bank_account_id
+        # The web clients hear of the progress as they do of a sync's (live lists).
+        commit = run._live_commit(connection, commit)
         if not (connection._can_sync() and account.active and account.client_id.active):
             run._finish(
                 "failed",

@@ -3,11 +3,13 @@ changes, on a channel only the company's internal users get, and empty lists tha
 they are empty."""
 
 import json
+from datetime import timedelta
 from types import SimpleNamespace
 from unittest.mock import patch
 
 from lxml import etree
 
+from odoo import fields
 from odoo.tests import new_test_user, tagged
 
 from odoo.addons.bus.models.bus import channel_with_db, json_dump
@@ -157,3 +159,24 @@ class TestEmptyStates(SyncCase):
         self.assertEqual(len(notice), 1)
         self.assertEqual(notice[0].get("invisible"), "bank_account_count or not active")
         self.assertIn("No bank account of this client is connected", "".join(notice[0].itertext()))
+
+
+@tagged("post_install", "-at_install")
+class TestLiveRangeLoads(SyncCase):
+    def test_a_range_load_sends_news_while_it_runs_and_when_it_ends(self):
+        self.sync("initial")
+        account = self.env["ledgersync.bank.account"].search([], limit=1)
+        self.env.cr.flush()
+        last_bus_id = self.env["bus.bus"].sudo()._bus_last_id()
+        today = fields.Date.today()
+        run = self.env["ledgersync.range.load"]._start(
+            account, today - timedelta(days=20), today - timedelta(days=1)
+        )
+        self.assertEqual(run.state, "done", run.error_message)
+        self.env.cr.flush()
+        channel = json_dump(channel_with_db(self.env.cr.dbname, (self.company, LIVE_SUBCHANNEL)))
+        news = (
+            self.env["bus.bus"].sudo().search([("channel", "=", channel), ("id", ">", last_bus_id)])
+        )
+        # Its first unit of work, and its end.
+        self.assertGreaterEqual(len(news), 2)
