@@ -537,6 +537,7 @@ class LedgerSyncTransaction(models.Model):
             "payment_ref": self.description or self.reference or self.ledgersync_id,
             "amount": self.amount,
             "partner_id": self.partner_id.id,
+            "ledgersync_transaction_id": self.id,
         }
         if self.account_id:
             values["counterpart_account_id"] = self.account_id.id

@@ -1,5 +1,8 @@
+import psycopg2
+
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import tagged
+from odoo.tools import mute_logger
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
@@ -69,6 +72,37 @@ class TestExportToBankStatement(SandboxMixin, AccountTestInvoicingCommon):
             self.assertIn(self.expense_account, line.move_id.line_ids.account_id)
         with self.assertRaisesRegex(UserError, "not exported yet"):
             self.posted.with_user(self.bookkeeper).action_export_to_statement()
+
+    def test_the_database_refuses_a_second_line_for_one_transaction(self):
+        # What a re-sent request or a second server would do if it got past the row lock.
+        self.posted.with_user(self.bookkeeper).action_export_to_statement()
+        transaction = self.posted[0]
+        self.assertEqual(transaction.statement_line_id.ledgersync_transaction_id, transaction)
+        values = transaction._statement_line_values()
+        with self.assertRaises(psycopg2.errors.UniqueViolation), mute_logger("odoo.sql_db"):
+            with self.env.cr.savepoint():
+                self.env["account.bank.statement.line"].create(values)
+                self.env.flush_all()
+        self.assertEqual(
+            self.env["account.bank.statement.line"].search_count(
+                [("ledgersync_transaction_id", "=", transaction.id)]
+            ),
+            1,
+        )
+
+    def test_an_overlapping_selection_exports_only_what_is_new(self):
+        first, rest = self.posted[:1], self.posted[1:]
+        first.with_user(self.bookkeeper).action_export_to_statement()
+        line = first.statement_line_id
+        self.posted.with_user(self.bookkeeper).action_export_to_statement()
+        self.assertEqual(first.statement_line_id, line)
+        self.assertEqual(len(rest.statement_line_id), 2)
+        self.assertEqual(
+            self.env["account.bank.statement.line"].search_count(
+                [("ledgersync_transaction_id", "in", self.posted.ids)]
+            ),
+            3,
+        )
 
     def test_pending_missing_journal_and_currency_are_clear_errors(self):
         pending = self.env["ledgersync.transaction"].search(

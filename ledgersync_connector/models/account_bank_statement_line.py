@@ -1,0 +1,21 @@
+from odoo import fields, models
+
+
+class AccountBankStatementLine(models.Model):
+    _inherit = "account.bank.statement.line"
+
+    # Odoo 19 community has no unique import id on statement lines: this link, unique in
+    # the database, is what makes an export exactly once, whatever the requests do.
+    ledgersync_transaction_id = fields.Many2one(
+        "ledgersync.transaction",
+        string="LedgerSync Transaction",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+    )
+
+    _ledgersync_transaction_unique = models.Constraint(
+        "UNIQUE (ledgersync_transaction_id)",
+        "A LedgerSync transaction is exported to one bank statement line only.",
+    )
