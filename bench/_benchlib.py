@@ -233,6 +233,17 @@ def close_registry(db):
     sql_db.close_db(db)
 
 
+def connect_demo(env, base_url, history_days):
+    """The company's connection, signed in to the sandbox's demo firm (Save Integration),
+    loading ``history_days`` of history; RuntimeError when the sign-in failed."""
+    connection = env["ledgersync.connection"]._for_company(env.company)
+    connection = connection.action_connect(DEMO_EMAIL, DEMO_PASSWORD, base_url)
+    if connection.state != "connected":
+        raise RuntimeError(f"Save Integration failed: {connection.failure_code}")
+    connection.history_days = history_days
+    return connection
+
+
 # --------------------------------------------------------------------------- sandbox
 
 

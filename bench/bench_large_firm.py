@@ -82,13 +82,7 @@ def child_setup(params):
 
     with registry.cursor() as cr:
         env = api.Environment(cr, SUPERUSER_ID, {})
-        connection = env["ledgersync.connection"]._for_company(env.company)
-        connection = connection.action_connect(
-            lib.DEMO_EMAIL, lib.DEMO_PASSWORD, params["base_url"]
-        )
-        if connection.state != "connected":
-            raise RuntimeError(f"Save Integration failed: {connection.failure_code}")
-        connection.history_days = params["history_days"]
+        connection = lib.connect_demo(env, params["base_url"], params["history_days"])
         workers = env["ledgersync.sync.workers"]
         workers._set_worker_count(params["sync_workers"])
         crons = workers._worker_crons()

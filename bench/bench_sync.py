@@ -473,11 +473,7 @@ def child(params):
         Connection = env["ledgersync.connection"]
         if params["mode"] == "initial":
             env.ref("base.EUR").active = True  # the sandbox has one EUR bank account
-            connection = Connection._for_company(env.company)
-            connection = connection.action_connect(lib.DEMO_EMAIL, lib.DEMO_PASSWORD, base_url)
-            if connection.state != "connected":
-                raise RuntimeError(f"Save Integration failed: {connection.failure_code}")
-            connection.history_days = params["history_days"]
+            connection = lib.connect_demo(env, base_url, params["history_days"])
             cr.commit()
         else:
             connection = Connection.search([("state", "=", "connected")], limit=1)
