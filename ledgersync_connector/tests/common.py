@@ -139,6 +139,15 @@ class SandboxMixin:
         super().setUp()
         self.sandbox.app.reset()
 
+    def synced_connection(self):
+        """This company's connection to the demo firm, its whole history synced."""
+        connection = self.env["ledgersync.connection"]._for_company(self.env.company)
+        connection = connection.action_connect(DEMO_EMAIL, PASSWORD, self.sandbox.base_url)
+        connection.history_days = 500
+        run, _out_of_time = connection._sync("initial")
+        self.assertEqual(run.state, "done", run.error_message)
+        return connection
+
 
 def company_user(env, company, login, groups):
     """A test user of ``company`` only, with ``groups`` (comma-separated xml ids)."""

@@ -6,7 +6,7 @@ from odoo.tools import mute_logger
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
-from .common import DEMO_EMAIL, PASSWORD, SandboxMixin, company_user
+from .common import SandboxMixin, company_user
 
 
 @tagged("post_install", "-at_install")
@@ -41,11 +41,7 @@ class TestExportToBankStatement(SandboxMixin, AccountTestInvoicingCommon):
 
     def setUp(self):
         super().setUp()
-        connection = self.env["ledgersync.connection"]._for_company(self.env.company)
-        connection = connection.action_connect(DEMO_EMAIL, PASSWORD, self.sandbox.base_url)
-        connection.history_days = 500
-        run, _out_of_time = connection._sync("initial")
-        self.assertEqual(run.state, "done", run.error_message)
+        self.synced_connection()
         accounts = self.env["ledgersync.bank.account"].search([])
         self.usd_account = accounts.filtered(lambda a: a.currency_code == "USD")
         self.eur_account = accounts.filtered(lambda a: a.currency_code == "EUR")

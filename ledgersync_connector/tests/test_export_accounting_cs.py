@@ -14,7 +14,7 @@ from odoo.addons.account.tests.common import AccountTestInvoicingCommon
 
 from ..exports.accounting_cs import COLUMNS, file_name
 from ..models.ledgersync_export import EXPORT_KEPT_DAYS
-from .common import DEMO_EMAIL, PASSWORD, SandboxMixin, company_user
+from .common import SandboxMixin, company_user
 
 
 @tagged("post_install", "-at_install")
@@ -38,11 +38,7 @@ class TestExportToAccountingCs(SandboxMixin, AccountTestInvoicingCommon):
 
     def setUp(self):
         super().setUp()
-        connection = self.env["ledgersync.connection"]._for_company(self.env.company)
-        connection = connection.action_connect(DEMO_EMAIL, PASSWORD, self.sandbox.base_url)
-        connection.history_days = 500
-        run, _out_of_time = connection._sync("initial")
-        self.assertEqual(run.state, "done", run.error_message)
+        self.synced_connection()
         self.account = self.env["ledgersync.bank.account"].search([], limit=1, order="id")
         self.client = self.account.client_id
         self.Transaction = self.env["ledgersync.transaction"]

@@ -274,6 +274,20 @@ class TestFaultMatrix(SyncCase):
         self.app.faults.clear()
         return self.assert_done(self.sync(), created)
 
+    def assert_lost_then_recovered(self, added):
+        """Only ``added`` (a transaction the fault kept out) is missing; once the faults
+        are gone, the next run brings it."""
+        self.assertEqual(self.row_difference(), dict(NO_DIFFERENCE, lost=[added["id"]]))
+        self.assert_recovers(created=1)
+
+    def assert_timed_out(self, run):
+        """The run ended partial on a timeout; the connection stays green."""
+        self.assertEqual((run.state, run.error_code), ("partial", "timeout"))
+        self.assertEqual(
+            run.error_message, f"timeout: LedgerSync at {self.host} did not answer in time."
+        )
+        self.assert_status("connected")
+
     def assert_account_failed(self, run, error, position=None):
         """BROKEN failed alone with ``error`` (a text, or a pattern); the run is partial; no
         lease is left; BROKEN's position (cursor, history loaded, initial sync done) is
@@ -444,8 +458,7 @@ class TestFaultMatrix(SyncCase):
         self.assert_status("connected")
         accounts.invalidate_recordset()
         self.assertEqual({account.id: account.sync_cursor for account in accounts}, cursors)
-        self.assertEqual(self.row_difference(), dict(NO_DIFFERENCE, lost=[added["id"]]))
-        self.assert_recovers(created=1)
+        self.assert_lost_then_recovered(added)
         self.assert_no_secret()
 
     def test_5xx_burst_within_the_retries(self):
@@ -484,13 +497,8 @@ class TestFaultMatrix(SyncCase):
         elapsed = time.monotonic() - started
         self.assertGreaterEqual(elapsed, 2.0)
         self.assertLess(elapsed, 4.5)
-        self.assertEqual((run.state, run.error_code), ("partial", "timeout"))
-        self.assertEqual(
-            run.error_message, f"timeout: LedgerSync at {self.host} did not answer in time."
-        )
-        self.assert_status("connected")
-        self.assertEqual(self.row_difference(), dict(NO_DIFFERENCE, lost=[added["id"]]))
-        self.assert_recovers(created=1)
+        self.assert_timed_out(run)
+        self.assert_lost_then_recovered(added)
         self.assert_no_secret()
 
     def test_a_slow_drip_server_is_cut_at_the_deadline(self):
@@ -517,13 +525,8 @@ class TestFaultMatrix(SyncCase):
         started = time.monotonic()
         run = self.sync()
         self.assertLess(time.monotonic() - started, 1.0 + 2.5)
-        self.assertEqual((run.state, run.error_code), ("partial", "timeout"))
-        self.assertEqual(
-            run.error_message, f"timeout: LedgerSync at {self.host} did not answer in time."
-        )
-        self.assert_status("connected")
-        self.assertEqual(self.row_difference(), dict(NO_DIFFERENCE, lost=[added["id"]]))
-        self.assert_recovers(created=1)
+        self.assert_timed_out(run)
+        self.assert_lost_then_recovered(added)
         self.assert_no_secret()
 
     # -- answers that are not the contract's ---------------------------------------------
@@ -558,8 +561,7 @@ class TestFaultMatrix(SyncCase):
                 self.fault_on(kind)
                 run = self.sync()
                 self.assert_account_failed(run, error)
-                self.assertEqual(self.row_difference(), dict(NO_DIFFERENCE, lost=[added["id"]]))
-                self.assert_recovers(created=1)
+                self.assert_lost_then_recovered(added)
         # The same on the listing of the clients stops the run: nothing can be trusted.
         clients = "protocol_error: LedgerSync's answer to GET /v1/clients"
         for kind, error in (
