@@ -441,9 +441,14 @@ def raw_inserts(db, columns, expected):
         return time.perf_counter() - started
 
     # 1. The real table, emptied: same indexes, unique constraint, foreign keys, WAL.
-    # Bank statement lines refer to transactions (none in a bench database): emptied with
-    # them, as TRUNCATE requires.
-    cr.execute("TRUNCATE ledgersync_transaction, account_bank_statement_line")
+    # Bank statement lines refer to transactions: TRUNCATE refuses while that foreign key
+    # exists (none of its rows here, and this is the bench database's last use). Inserts
+    # into the transactions never check it: the measure is the same without it.
+    cr.execute(
+        "ALTER TABLE account_bank_statement_line "
+        "DROP CONSTRAINT account_bank_statement_line_ledgersync_transaction_id_fkey"
+    )
+    cr.execute("TRUNCATE ledgersync_transaction")
     connection.commit()
     result["real_seconds"] = insert("ledgersync_transaction")
     cr.execute("SELECT count(*) FROM ledgersync_transaction")
