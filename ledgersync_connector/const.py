@@ -101,3 +101,19 @@ MAX_CONSECUTIVE_SERVER_ERRORS = 5
 RANGE_WINDOW_DAYS = 31
 # The longest range one load may ask for.
 RANGE_MAX_DAYS = 366
+
+# -- Export to bank statements ------------------------------------------------------------
+
+# An export of at most this many lines is built while the accountant waits (Odoo creates
+# about 35 statement lines a second: a few seconds); a bigger one in the background, by
+# its scheduled action, with its progress shown.
+STATEMENT_EXPORT_AT_ONCE_LINES = 200
+# Statement lines created per unit of work in the background: each is one commit, the
+# point a crash resumes from, and a step of the progress.
+STATEMENT_EXPORT_CHUNK_LINES = 200
+# A browser request stops building lines after this many seconds (the rest goes to the
+# background), so that it never waits much longer than about 10 s.
+STATEMENT_EXPORT_REQUEST_SECONDS = 6.0
+# Unexpected errors in a row after which a background export stops as failed (a crash
+# is retried: its unit of work was rolled back).
+STATEMENT_EXPORT_MAX_ATTEMPTS = 3

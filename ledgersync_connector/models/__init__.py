@@ -12,6 +12,8 @@ from . import ledgersync_sync_run
 from . import ledgersync_sync_run_cron
 from . import ledgersync_sync_workers
 from . import ledgersync_export
+from . import ledgersync_statement_export
+from . import account_bank_statement
 from . import account_bank_statement_line
 from . import ledgersync_range_load
 from . import res_config_settings

@@ -19,3 +19,16 @@ class AccountBankStatementLine(models.Model):
         "UNIQUE (ledgersync_transaction_id)",
         "A LedgerSync transaction is exported to one bank statement line only.",
     )
+
+    def unlink(self):
+        # The transactions of a line deleted here (an undone export, or by hand in the
+        # statements) are reviewed again, and may be exported again.
+        transactions = self.sudo().ledgersync_transaction_id
+        exports = transactions.statement_export_id
+        if transactions:
+            transactions.write(
+                {"statement_line_id": False, "statement_export_id": False, "review_state": "reviewed"}
+            )
+        result = super().unlink()
+        exports._after_lines_removed()
+        return result

@@ -127,6 +127,15 @@ class LedgerSyncTransaction(models.Model):
     statement_line_id = fields.Many2one(
         "account.bank.statement.line", readonly=True, copy=False, ondelete="set null"
     )
+    statement_export_id = fields.Many2one(
+        "ledgersync.statement.export",
+        string="Export",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+        help="The export to bank statements that took (or is taking) the transaction.",
+    )
 
     _ledgersync_id_unique = models.Constraint(
         "UNIQUE (bank_account_id, ledgersync_id)",
@@ -366,7 +375,7 @@ class LedgerSyncTransaction(models.Model):
                     "set it to review or reviewed."
                 )
             )
-        exported = self.filtered(lambda t: t.review_state == "exported")
+        exported = self.filtered(lambda t: t.review_state == "exported" or t.statement_export_id)
         if exported and set(vals) & REVIEW_FIELDS:
             raise UserError(
                 _(
@@ -385,37 +394,65 @@ class LedgerSyncTransaction(models.Model):
         return True
 
     def action_export_to_statement(self):
-        """Create Odoo bank statement lines for the reviewed transactions (posted only).
-
-        The rows are locked first, so two accountants exporting at once cannot export a
-        transaction twice; the chosen GL account becomes the line's counterpart instead of
-        the suspense account.
-        """
+        """Export the reviewed transactions (posted only) to Odoo bank statements, one per
+        journal: at once when they are few, otherwise in the background
+        (ledgersync.statement.export). The rows are locked first, so two requests (a
+        double click, a re-sent request, two accountants) cannot claim a transaction twice;
+        a request that finds its selection already exported shows that export."""
         _ = self.env._
-        user = self.env.user
-        if not (
-            user.has_group("account.group_account_basic")
-            or user.has_group("account.group_account_manager")
-        ):
-            raise AccessError(
-                _(
-                    "Exporting to bank statements needs accounting rights that may create "
-                    "bank statement lines (Accounting: Bookkeeper or Administrator)."
-                )
-            )
+        self._check_may_export()
         self.env.cr.execute(
             SQL(
                 "SELECT id FROM ledgersync_transaction WHERE id = ANY(%s) FOR NO KEY UPDATE",
                 self.ids,
             )
         )
-        self.invalidate_recordset(["statement_line_id", "review_state"])
+        self.invalidate_recordset(["statement_line_id", "statement_export_id", "review_state"])
         transactions = self.filtered(
-            lambda t: t.active and t.review_state == "reviewed" and not t.statement_line_id
+            lambda t: t.active and t.review_state == "reviewed" and not t.statement_export_id
         )
         if not transactions:
+            earlier = self.statement_export_id.sorted("id")[-1:]
+            if earlier:
+                return earlier._open_action(_("These transactions are already exported."))
             raise UserError(_("Select reviewed transactions that are not exported yet."))
-        pending = transactions.filtered(lambda t: t.ledgersync_status == "pending")
+        transactions._check_exportable()
+        export = self.env["ledgersync.statement.export"]._start(transactions)
+        if export.state in ("in_progress", "undoing"):
+            message = _(
+                "Exporting %(count)s transactions to bank statements in the background: the "
+                "export shows its progress.",
+                count=export.line_total,
+            )
+        else:
+            message = _(
+                "%(count)s transactions exported to %(statements)s bank statements.",
+                count=export.line_done,
+                statements=len(export.statement_ids),
+            )
+        return export._open_action(message)
+
+    def _check_may_export(self):
+        user = self.env.user
+        if not (
+            user.has_group("account.group_account_basic")
+            or user.has_group("account.group_account_manager")
+        ):
+            raise AccessError(
+                self.env._(
+                    "Exporting to bank statements needs accounting rights that may create "
+                    "bank statement lines (Accounting: Bookkeeper or Administrator)."
+                )
+            )
+
+    def _check_exportable(self):
+        """A clear error for what a bank statement cannot take: pending transactions,
+        a bank account without journal, a currency that is inactive or not the journal's,
+        transactions of several companies."""
+        _ = self.env._
+        if len(self.company_id) > 1:
+            raise UserError(_("Export the transactions of one company at a time."))
+        pending = self.filtered(lambda t: t.ledgersync_status == "pending")
         if pending:
             raise UserError(
                 _(
@@ -426,7 +463,7 @@ class LedgerSyncTransaction(models.Model):
             )
         # Synced transactions keep their currency even while it is inactive in Odoo; a bank
         # statement cannot be in an inactive currency.
-        inactive = transactions.currency_id.filtered(lambda c: not c.active)
+        inactive = self.currency_id.filtered(lambda c: not c.active)
         if inactive:
             raise UserError(
                 _(
@@ -436,7 +473,7 @@ class LedgerSyncTransaction(models.Model):
                     currencies=", ".join(inactive.mapped("name")),
                 )
             )
-        for bank_account in transactions.bank_account_id:
+        for bank_account in self.bank_account_id:
             journal = bank_account.journal_id
             if not journal:
                 raise UserError(
@@ -447,7 +484,7 @@ class LedgerSyncTransaction(models.Model):
                     )
                 )
             journal_currency = journal.currency_id or journal.company_id.currency_id
-            wrong_currency = transactions.filtered(
+            wrong_currency = self.filtered(
                 lambda t, b=bank_account, c=journal_currency: (
                     t.bank_account_id == b and t.currency_id != c
                 )
@@ -463,36 +500,18 @@ class LedgerSyncTransaction(models.Model):
                         currency=wrong_currency[0].currency_id.name,
                     )
                 )
-        # Odoo grants statement lines to bookkeepers ("Basic") only; accounting
-        # administrators, checked above, export with the rights of the system.
-        lines = (
-            self.env["account.bank.statement.line"]
-            .sudo(not user.has_group("account.group_account_basic"))
-            .create([transaction._statement_line_values() for transaction in transactions])
+
+    def _create_statement_lines(self):
+        """The statement lines of these transactions, in one batched create (the export's
+        environment: ledgersync.statement.export._worker_env)."""
+        return self.env["account.bank.statement.line"].create(
+            [transaction._statement_line_values() for transaction in self]
         )
-        for transaction, line in zip(transactions, lines, strict=True):
-            # statement_line_id is not a review field: written with the sync's rights.
-            transaction.sudo().write({"statement_line_id": line.id, "review_state": "exported"})
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "type": "success",
-                "message": _(
-                    "%(count)s transactions exported to bank statements.", count=len(lines)
-                ),
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
 
     def action_undo_export(self):
         """Delete the bank statement lines of exported transactions and make them reviewed
         again (accounting administrators), as long as nobody reconciled those lines."""
-        _ = self.env._
-        if not self.env.su and not self.env.user.has_group("account.group_account_manager"):
-            raise AccessError(
-                _("Only accounting administrators can undo the export of transactions.")
-            )
+        self._check_may_undo_export()
         self.env.cr.execute(
             SQL(
                 "SELECT id FROM ledgersync_transaction WHERE id = ANY(%s) FOR NO KEY UPDATE",
@@ -502,23 +521,37 @@ class LedgerSyncTransaction(models.Model):
         self.invalidate_recordset(["statement_line_id", "review_state"])
         transactions = self.filtered(lambda t: t.review_state == "exported")
         if not transactions:
-            raise UserError(_("Select exported transactions."))
-        # Statement lines belong to bookkeepers: undone with the rights of the system, as
-        # the export created them.
-        for transaction in transactions.sudo():
+            raise UserError(self.env._("Select exported transactions."))
+        transactions._check_lines_not_reconciled()
+        transactions._remove_statement_lines()
+        return True
+
+    def _check_may_undo_export(self):
+        if not self.env.su and not self.env.user.has_group("account.group_account_manager"):
+            raise AccessError(
+                self.env._("Only accounting administrators can undo the export of transactions.")
+            )
+
+    def _check_lines_not_reconciled(self):
+        for transaction in self.sudo():
             line = transaction.statement_line_id
             if line and transaction._statement_line_reconciled(line):
                 raise UserError(
-                    _(
+                    self.env._(
                         "The bank statement line of “%(transaction)s” is reconciled: undo "
                         "its reconciliation in Accounting first.",
                         transaction=transaction.display_name,
                     )
                 )
-        lines = transactions.sudo().statement_line_id
-        transactions.sudo().write({"statement_line_id": False, "review_state": "reviewed"})
+
+    def _remove_statement_lines(self):
+        """Statement lines belong to bookkeepers: removed with the rights of the system,
+        as the export created them; their transactions are reviewed again
+        (account.bank.statement.line.unlink). Odoo keeps the lines of a complete
+        statement: they leave their statement first (the export's undo drops it)."""
+        lines = self.sudo().statement_line_id
+        lines.filtered("statement_id").write({"statement_id": False})
         lines.unlink()
-        return True
 
     def _statement_line_reconciled(self, line):
         """Whether ``line``'s journal items were matched or changed since the export made

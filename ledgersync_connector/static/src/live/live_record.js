@@ -5,10 +5,11 @@ import { standardWidgetProps } from "@web/views/widgets/standard_widget_props";
 import { useLedgerSyncNews } from "./news";
 
 /**
- * Placed in Settings' LedgerSync section: shows nothing, and reloads the section's status
- * when LedgerSync's sync or status moves on, unless the administrator is typing there.
+ * Placed in a form (Settings' LedgerSync section, an export to bank statements): shows
+ * nothing, and reloads the record when LedgerSync's sync, status or export moves on,
+ * unless the person is typing there.
  */
-export class LedgerSyncLiveSettings extends Component {
+export class LedgerSyncLiveRecord extends Component {
     static template = xml``;
     static props = { ...standardWidgetProps };
 
@@ -25,6 +26,6 @@ export class LedgerSyncLiveSettings extends Component {
     }
 }
 
-registry.category("view_widgets").add("ledgersync_live_settings", {
-    component: LedgerSyncLiveSettings,
+registry.category("view_widgets").add("ledgersync_live_record", {
+    component: LedgerSyncLiveRecord,
 });
