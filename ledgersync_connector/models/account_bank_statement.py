@@ -24,9 +24,7 @@ class AccountBankStatement(models.Model):
         help="The balance LedgerSync implies after the statement's last day: its current "
         "balance less what was posted after that day.",
     )
-    ledgersync_current_balance = fields.Monetary(
-        string="LedgerSync Current Balance", readonly=True
-    )
+    ledgersync_current_balance = fields.Monetary(string="LedgerSync Current Balance", readonly=True)
     ledgersync_posted_after = fields.Monetary(
         string="Posted After",
         readonly=True,

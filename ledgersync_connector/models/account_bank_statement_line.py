@@ -27,7 +27,11 @@ class AccountBankStatementLine(models.Model):
         exports = transactions.statement_export_id
         if transactions:
             transactions.write(
-                {"statement_line_id": False, "statement_export_id": False, "review_state": "reviewed"}
+                {
+                    "statement_line_id": False,
+                    "statement_export_id": False,
+                    "review_state": "reviewed",
+                }
             )
         result = super().unlink()
         exports._after_lines_removed()

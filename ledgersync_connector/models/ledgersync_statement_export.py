@@ -88,7 +88,8 @@ class LedgerSyncStatementExport(models.Model):
         )
         for export in self:
             export.line_done = counts.get(export, 0)
-            export.progress = 100.0 * export.line_done / export.line_total if export.line_total else 0
+            total = export.line_total
+            export.progress = 100.0 * export.line_done / total if total else 0.0
 
     @api.depends("statement_ids.ledgersync_difference")
     def _compute_has_balance_difference(self):
@@ -104,7 +105,7 @@ class LedgerSyncStatementExport(models.Model):
     def _compute_display_name(self):
         for export in self:
             export.display_name = self.env._(
-                "Bank statements %(date_from)s – %(date_to)s",
+                "Bank statements %(date_from)s to %(date_to)s",
                 date_from=tools.format_date(self.env, export.date_from),
                 date_to=tools.format_date(self.env, export.date_to),
             )
@@ -224,9 +225,7 @@ class LedgerSyncStatementExport(models.Model):
             )
         )
         ids = [row[0] for row in self.env.cr.fetchall()]
-        transactions = self._worker_env()["ledgersync.transaction"].with_context(
-            active_test=False
-        )
+        transactions = self._worker_env()["ledgersync.transaction"].with_context(active_test=False)
         return transactions.browse(ids)
 
     def _build_chunk(self, chunk_lines):
@@ -240,7 +239,9 @@ class LedgerSyncStatementExport(models.Model):
         # Pending again at the bank, or deleted in LedgerSync, since the export started:
         # never exported; they go back to the review.
         left_out = transactions.filtered(
-            lambda t: not t.active or t.ledgersync_status != "posted" or t.review_state != "reviewed"
+            lambda t: (
+                not t.active or t.ledgersync_status != "posted" or t.review_state != "reviewed"
+            )
         )
         if left_out:
             left_out.write({"statement_export_id": False})
@@ -273,21 +274,24 @@ class LedgerSyncStatementExport(models.Model):
         """One bank statement per journal for the export's lines not in one yet, its
         starting and ending balances LedgerSync's around its days."""
         env = self._worker_env()
-        transactions = env["ledgersync.transaction"].with_context(active_test=False).search(
-            [("statement_export_id", "=", self.id), ("statement_line_id", "!=", False)]
+        transactions = (
+            env["ledgersync.transaction"]
+            .with_context(active_test=False)
+            .search([("statement_export_id", "=", self.id), ("statement_line_id", "!=", False)])
         )
         by_journal = transactions.filtered(lambda t: not t.statement_line_id.statement_id).grouped(
             lambda t: t.statement_line_id.journal_id
         )
         for journal, journal_transactions in by_journal.items():
-            first, last = min(journal_transactions.mapped("date")), max(
-                journal_transactions.mapped("date")
+            first, last = (
+                min(journal_transactions.mapped("date")),
+                max(journal_transactions.mapped("date")),
             )
             balances = self._ledgersync_balances(journal_transactions.bank_account_id, first, last)
             env["account.bank.statement"].create(
                 {
                     "name": self.env._(
-                        "%(journal)s LedgerSync %(date_from)s – %(date_to)s",
+                        "%(journal)s LedgerSync %(date_from)s to %(date_to)s",
                         journal=journal.code,
                         date_from=tools.format_date(self.env, first),
                         date_to=tools.format_date(self.env, last),
@@ -442,7 +446,9 @@ class LedgerSyncStatementExport(models.Model):
         self.ensure_one()
         attempts = self.failed_attempts + 1
         if attempts >= const.STATEMENT_EXPORT_MAX_ATTEMPTS:
-            self._fail(self.env._("The export stopped on an unexpected error: %(error)s", error=error))
+            self._fail(
+                self.env._("The export stopped on an unexpected error: %(error)s", error=error)
+            )
         else:
             self.sudo().failed_attempts = attempts
 
@@ -469,10 +475,11 @@ class LedgerSyncStatementExport(models.Model):
             message += " " + _("A balance differs from LedgerSync's: see the export.")
         if self.state == "failed":
             message = _("The export to bank statements stopped: %(reason)s", reason=self.error)
+        warn = self.state == "failed" or self.has_balance_difference
         self.create_uid._bus_send(
             "simple_notification",
             {
-                "type": "warning" if self.state == "failed" or self.has_balance_difference else "success",
+                "type": "warning" if warn else "success",
                 "title": _("Export to Bank Statements"),
                 "message": message,
             },

@@ -72,9 +72,12 @@ class TestExportToBankStatement(SandboxMixin, AccountTestInvoicingCommon):
         action = self.posted.with_user(self.bookkeeper).action_export_to_statement()
         self.assertEqual(action["params"]["next"]["res_id"], export.id)
         self.assertEqual(self.posted.statement_line_id, lines)
-        self.assertEqual(self.env["account.bank.statement.line"].search_count(
-            [("ledgersync_transaction_id", "in", self.posted.ids)]
-        ), 3)
+        self.assertEqual(
+            self.env["account.bank.statement.line"].search_count(
+                [("ledgersync_transaction_id", "in", self.posted.ids)]
+            ),
+            3,
+        )
 
     def test_the_database_refuses_a_second_line_for_one_transaction(self):
         # What a re-sent request or a second server would do if it got past the row lock.
