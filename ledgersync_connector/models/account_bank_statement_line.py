@@ -31,6 +31,7 @@ class AccountBankStatementLine(models.Model):
                     "statement_line_id": False,
                     "statement_export_id": False,
                     "review_state": "reviewed",
+                    "changed_after_export": False,
                 }
             )
         result = super().unlink()

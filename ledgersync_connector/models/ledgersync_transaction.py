@@ -1,9 +1,9 @@
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date, formatLang
 from odoo.tools.sql import column_exists, create_column
 
-from ..sync import rules
+from ..sync import exported, rules
 from ..sync.matching import Assigner
 
 # What an accountant may change; everything else comes from LedgerSync.
@@ -136,6 +136,20 @@ class LedgerSyncTransaction(models.Model):
         ondelete="set null",
         help="The export to bank statements that took (or is taking) the transaction.",
     )
+    # Set by the sync (sync/queries.py flag_changed_after_export), which keeps mirroring
+    # LedgerSync but never touches the statement line: the books stay as exported until a
+    # person decides, and this says that they no longer agree.
+    changed_after_export = fields.Boolean(
+        readonly=True,
+        copy=False,
+        help="LedgerSync changed this transaction (amount, date, status) or deleted it after "
+        "it was exported to a bank statement: the statement line no longer matches it.",
+    )
+    export_difference = fields.Char(
+        string="Change After Export",
+        compute="_compute_export_difference",
+        help="How the transaction in LedgerSync now differs from its bank statement line.",
+    )
 
     _ledgersync_id_unique = models.Constraint(
         "UNIQUE (bank_account_id, ledgersync_id)",
@@ -149,6 +163,8 @@ class LedgerSyncTransaction(models.Model):
     _review_client_idx = models.Index(
         "(review_state, client_id) INCLUDE (amount, active, company_id)"
     )
+    # The "Changed After Export" filter: a few rows among millions, newest first.
+    _changed_after_export_idx = models.Index("(date DESC, id DESC) WHERE changed_after_export")
 
     @api.model
     def search_panel_select_multi_range(self, field_name, **kwargs):
@@ -215,6 +231,55 @@ class LedgerSyncTransaction(models.Model):
             if transaction.gl_code and not transaction.account_id:
                 hints.append(self.env._("GL %(code)s", code=transaction.gl_code))
             transaction.unresolved_hints = " · ".join(hints)
+
+    @api.depends(
+        "amount",
+        "date",
+        "ledgersync_status",
+        "active",
+        "currency_id",
+        "statement_line_id.amount",
+        "statement_line_id.date",
+    )
+    def _compute_export_difference(self):
+        for transaction in self:
+            line = transaction.sudo().statement_line_id  # the bookkeepers' model: only read
+            differences = (
+                exported.export_differences(
+                    line.amount,
+                    line.date,
+                    transaction.amount,
+                    transaction.date,
+                    transaction.ledgersync_status,
+                    transaction.active,
+                    transaction.currency_id.decimal_places,
+                )
+                if line
+                else ()
+            )
+            transaction.export_difference = (
+                " · ".join(transaction._describe_difference(d) for d in differences) or False
+            )
+
+    def _describe_difference(self, difference):
+        """An exported.Difference in the user's language, e.g. "Amount: 120.00 → 125.00"."""
+        _ = self.env._
+        if difference.kind == exported.DELETED:
+            return _("Deleted in LedgerSync")
+        if difference.kind == exported.PENDING:
+            return _("Pending again at the bank")
+        if difference.kind == exported.AMOUNT:
+            digits = self.currency_id.decimal_places
+            return _(
+                "Amount: %(exported)s → %(current)s",
+                exported=formatLang(self.env, float(difference.exported), digits=digits),
+                current=formatLang(self.env, float(difference.current), digits=digits),
+            )
+        return _(
+            "Date: %(exported)s → %(current)s",
+            exported=format_date(self.env, difference.exported),
+            current=format_date(self.env, difference.current),
+        )
 
     @api.depends("description", "date", "amount")
     def _compute_display_name(self):

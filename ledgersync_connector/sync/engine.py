@@ -2,7 +2,8 @@
 
 Rules:
 - every page is one batch: one query finds the existing rows, one INSERT creates the new
-  ones, one UPDATE rewrites the changed ones, one UPDATE archives tombstones;
+  ones, one UPDATE rewrites the changed ones, one UPDATE archives tombstones, and one
+  UPDATE flags the exported ones that no longer agree with their bank statement line;
 - the caller's ``commit`` runs after every page; a bank account's position (history loaded
   up to a day, incremental cursor) is written in the same transaction as the page that
   completes it, so a crash at any moment resumes without gaps or duplicates;
@@ -25,7 +26,12 @@ from ..api import errors
 from ..dates import date_windows, tomorrow_utc, utc_now
 from . import mapping, rules
 from .matching import Assigner
-from .queries import claim_next_account, execute_values, identifiers
+from .queries import (
+    claim_next_account,
+    execute_values,
+    flag_changed_after_export,
+    identifiers,
+)
 from .structure import StructurePhase
 
 _logger = logging.getLogger(__name__)
@@ -320,17 +326,22 @@ class SyncEngine(StructurePhase):
     # ------------------------------------------------------------------ one page
 
     def _apply_page(self, account, records):
-        """Write one page in at most four statements; returns the plan."""
+        """Write one page in at most four statements, and a fifth when the page has
+        transactions exported to a bank statement; returns the plan."""
         currency_ids = mapping.page_currencies(records, self.currency_ids)
         self.env.flush_all()
         existing = {}
         # row id -> (client id, company id, review state, rules.Assignment)
         assignments = {}
+        # Rows exported to a bank statement (or flagged as changed since): compared with
+        # their statement line once the page is written.
+        exported_ids = []
         if records:
             self.cr.execute(
                 SQL(
                     """
                     SELECT ledgersync_id, id, content_hash, active,
+                           statement_line_id IS NOT NULL OR changed_after_export IS TRUE,
                            client_id, company_id, review_state,
                            partner_id, partner_source, account_id, account_source, rule_id
                       FROM ledgersync_transaction
@@ -340,8 +351,10 @@ class SyncEngine(StructurePhase):
                     [record.id for record in records],
                 )
             )
-            for ledgersync_id, row_id, digest, active, *assigned in self.cr.fetchall():
+            for ledgersync_id, row_id, digest, active, exported, *assigned in self.cr.fetchall():
                 existing[ledgersync_id] = mapping.ExistingRow(row_id, digest, active)
+                if exported:
+                    exported_ids.append(row_id)
                 # client id, company id, review state, then the rules.Assignment
                 assignments[row_id] = (*assigned[:3], rules.Assignment(*assigned[3:]))
         plan = mapping.plan_page(records, existing)
@@ -362,6 +375,10 @@ class SyncEngine(StructurePhase):
                     plan.to_archive,
                 )
             )
+        if exported_ids:
+            # Their LedgerSync data keeps mirroring LedgerSync; the statement line is in the
+            # books and stays as it is: a difference is flagged, for a person to decide.
+            self.cr.execute(flag_changed_after_export(exported_ids))
         self.env["ledgersync.transaction"].invalidate_model()
         self.worker._add_counts(
             created_count=len(plan.to_create),

@@ -101,3 +101,38 @@ def claim_account(account_id):
         account_id,
         lease_free("account"),
     )
+
+
+def flag_changed_after_export(transaction_ids):
+    """Set ``changed_after_export`` on the transactions ``transaction_ids`` exported to a
+    bank statement line whose LedgerSync data no longer agrees with that line: another
+    amount (at the currency's precision) or date, no longer posted, or archived (deleted
+    in LedgerSync); clear it where they agree again, or where the line is gone. The same
+    comparison as sync/exported.py's export_differences, which words the difference.
+
+    The statement line is only read: it is in the books. Only rows whose flag changes are
+    written."""
+    return SQL(
+        """
+        UPDATE ledgersync_transaction AS t
+           SET changed_after_export = compared.changed
+          FROM (
+            SELECT tx.id,
+                   line.id IS NOT NULL AND (
+                       NOT tx.active
+                       OR tx.ledgersync_status IS DISTINCT FROM 'posted'
+                       OR tx.date IS DISTINCT FROM move.date
+                       OR ROUND(tx.amount, currency.decimal_places)
+                          IS DISTINCT FROM ROUND(line.amount, currency.decimal_places)
+                   ) AS changed
+              FROM ledgersync_transaction tx
+              JOIN res_currency currency ON currency.id = tx.currency_id
+              LEFT JOIN account_bank_statement_line line ON line.id = tx.statement_line_id
+              LEFT JOIN account_move move ON move.id = line.move_id
+             WHERE tx.id = ANY(%s)
+          ) AS compared
+         WHERE t.id = compared.id
+           AND COALESCE(t.changed_after_export, FALSE) != compared.changed
+        """,
+        list(transaction_ids),
+    )
