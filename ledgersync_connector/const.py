@@ -114,6 +114,8 @@ STATEMENT_EXPORT_CHUNK_LINES = 200
 # A browser request stops building lines after this many seconds (the rest goes to the
 # background), so that it never waits much longer than about 10 s.
 STATEMENT_EXPORT_REQUEST_SECONDS = 6.0
+# ... checked after each chunk of this many lines.
+STATEMENT_EXPORT_REQUEST_CHUNK_LINES = 50
 # Unexpected errors in a row after which a background export stops as failed (a crash
 # is retried: its unit of work was rolled back).
 STATEMENT_EXPORT_MAX_ATTEMPTS = 3

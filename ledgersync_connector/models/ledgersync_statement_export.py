@@ -133,14 +133,21 @@ class LedgerSyncStatementExport(models.Model):
             )
         )
         transactions.invalidate_recordset(["statement_export_id"])
-        if not in_background(len(transactions), const.STATEMENT_EXPORT_AT_ONCE_LINES):
-            # In the request: no commit until it ends, as any form's save; what the
-            # time allowed is kept and the rest goes on in the background.
-            deadline = time.monotonic() + const.STATEMENT_EXPORT_REQUEST_SECONDS
-            export._work(lambda: deadline - time.monotonic(), chunk_lines=50)
-        if export.state in WORKING_STATES:
-            export._cron()._trigger()
+        export._go_on(len(transactions))
         return export
+
+    def _go_on(self, line_count):
+        """Work on ``line_count`` lines: in the person's request when they are few (no
+        commit until it ends, as any form's save; what the time allowed is kept), and
+        what is left in the background."""
+        if not in_background(line_count, const.STATEMENT_EXPORT_AT_ONCE_LINES):
+            deadline = time.monotonic() + const.STATEMENT_EXPORT_REQUEST_SECONDS
+            self._work(
+                lambda: deadline - time.monotonic(),
+                chunk_lines=const.STATEMENT_EXPORT_REQUEST_CHUNK_LINES,
+            )
+        if self.state in WORKING_STATES:
+            self._cron()._trigger()
 
     def _open_action(self, message):
         """A notification of ``message``, then the export's form (its statements,
@@ -173,11 +180,12 @@ class LedgerSyncStatementExport(models.Model):
 
     # ------------------------------------------------------------------ work
 
-    def _work(self, time_left, commit=None, chunk_lines=const.STATEMENT_EXPORT_CHUNK_LINES):
+    def _work(self, time_left, commit=None, chunk_lines=None):
         """Build (or undo) this export chunk by chunk while ``time_left()`` is positive,
         calling ``commit`` (the scheduled action's) after each chunk. Returns whether the
         export has no work left."""
         self.ensure_one()
+        chunk_lines = chunk_lines or const.STATEMENT_EXPORT_CHUNK_LINES
         while self.state in WORKING_STATES:
             if commit is not None and not self._lock_for_work():
                 return False  # being worked on elsewhere
@@ -360,11 +368,7 @@ class LedgerSyncStatementExport(models.Model):
         )
         exported._check_lines_not_reconciled()
         self.sudo().write({"state": "undoing", "error": False})
-        if not in_background(len(exported), const.STATEMENT_EXPORT_AT_ONCE_LINES):
-            deadline = time.monotonic() + const.STATEMENT_EXPORT_REQUEST_SECONDS
-            self._work(lambda: deadline - time.monotonic(), chunk_lines=50)
-        if self.state in WORKING_STATES:
-            self._cron()._trigger()
+        self._go_on(len(exported))
         return True
 
     def _undo_chunk(self, chunk_lines):

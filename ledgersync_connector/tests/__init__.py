@@ -23,3 +23,4 @@ from . import test_load_transactions
 from . import test_time_limits
 from . import test_accountant_tour
 from . import test_changed_after_export
+from . import test_statement_export
