@@ -285,7 +285,7 @@ class TestStatementExport(SandboxMixin, AccountTestInvoicingCommon):
             if self.env["account.bank.statement.line"].search_count(
                 [("ledgersync_transaction_id", "!=", False)]
             ):
-                raise UserError("The journal entries of that period are locked.")
+                raise UserError(self.env._("The journal entries of that period are locked."))
             return create_lines(transactions)
 
         with self.small_background():
