@@ -21,6 +21,7 @@
         "views/ledgersync_client_views.xml",
         "views/ledgersync_export_views.xml",
         "views/ledgersync_statement_export_views.xml",
+        "views/account_bank_statement_views.xml",
         "wizards/ledgersync_export_accounting_cs_views.xml",
         "wizards/ledgersync_firmadmin_import_views.xml",
         "views/res_config_settings_views.xml",

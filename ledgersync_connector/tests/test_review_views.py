@@ -11,7 +11,12 @@ from odoo.tools.safe_eval import safe_eval
 
 from .common import TwoCompaniesMixin
 
-MODELS = ("ledgersync.transaction", "ledgersync.bank.account", "ledgersync.sync.run")
+MODELS = (
+    "ledgersync.transaction",
+    "ledgersync.bank.account",
+    "ledgersync.sync.run",
+    "ledgersync.statement.export",
+)
 
 
 class ReviewDataMixin(TwoCompaniesMixin):
@@ -140,6 +145,9 @@ class TestReviewViews(ReviewDataMixin, TransactionCase):
                 .get_views([(False, "kanban")])["views"]["kanban"]["arch"]
             )
             self.assertTrue(kanban.startswith("<kanban"), (user.login, kanban))
+        # Odoo's statement list, with LedgerSync's balance and difference.
+        statements = self.env["account.bank.statement"].get_views([(False, "list")])
+        self.assertIn("ledgersync_difference", statements["views"]["list"]["arch"])
 
     def test_transaction_list_shows_review_columns_and_colours(self):
         arch = etree.fromstring(
