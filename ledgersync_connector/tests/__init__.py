@@ -22,3 +22,4 @@ from . import test_bank_journal
 from . import test_load_transactions
 from . import test_time_limits
 from . import test_accountant_tour
+from . import test_export_tour
