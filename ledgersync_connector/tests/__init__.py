@@ -24,3 +24,4 @@ from . import test_time_limits
 from . import test_accountant_tour
 from . import test_changed_after_export
 from . import test_statement_export
+from . import test_export_tour

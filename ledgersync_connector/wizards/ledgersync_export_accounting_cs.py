@@ -27,7 +27,10 @@ class LedgerSyncExportAccountingCs(models.TransientModel):
     _description = "Export to Accounting CS"
     _check_company_auto = True
 
-    client_id = fields.Many2one("ledgersync.client", required=True, check_company=True)
+    # No check_company here: the wizard's company is the client's own, so Odoo's company
+    # domain would offer no client until one is chosen (record rules keep the clients to
+    # the user's companies; the bank account is checked against the client's company).
+    client_id = fields.Many2one("ledgersync.client", required=True)
     bank_account_id = fields.Many2one(
         "ledgersync.bank.account",
         required=True,
