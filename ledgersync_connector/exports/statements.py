@@ -23,10 +23,17 @@ def ledgersync_balances(current_balance, posted_in_range, posted_after):
     """The balances LedgerSync implies around a statement's days, from the bank
     account's ``current_balance`` and the sums of its posted transactions within the
     statement's first..last day and after its last day (all in one currency)."""
-    current = Decimal(current_balance or 0)
-    posted_after = Decimal(posted_after or 0)
+    current, posted_after = _decimal(current_balance), _decimal(posted_after)
     end = current - posted_after
-    return LedgerSyncBalances(end - Decimal(posted_in_range or 0), end, current, posted_after)
+    return LedgerSyncBalances(end - _decimal(posted_in_range), end, current, posted_after)
+
+
+def _decimal(value):
+    """``value`` (a Decimal from SQL, a float from the ORM, None) as a Decimal; a float
+    through its shortest text, so 0.1 stays 0.1."""
+    if isinstance(value, float):
+        return Decimal(str(value))
+    return Decimal(value or 0)
 
 
 def in_background(line_count, at_once_limit):
