@@ -102,7 +102,7 @@ def test_install_then_uninstall_leaves_nothing_behind(database):
             "SELECT count(*) FROM ir_cron c JOIN ir_model_data d ON d.res_id = c.id "
             "AND d.model = 'ir.cron' AND d.module = 'ledgersync_connector'",
         )
-        == "1"
+        == "2"  # the sync, and the export to bank statements
     )
 
     made = odoo(database, "shell", "--no-http", stdin=KEY_FILE_SCRIPT)
@@ -116,6 +116,16 @@ def test_install_then_uninstall_leaves_nothing_behind(database):
     assert psql(database, "SELECT to_regclass('ledgersync_connection')") == ""
     assert psql(database, "SELECT to_regclass('ledgersync_client')") == ""
     assert psql(database, "SELECT count(*) FROM ir_model WHERE model LIKE 'ledgersync.%'") == "0"
+    # The columns added to Odoo's bank statements and their lines go too.
+    assert (
+        psql(
+            database,
+            "SELECT count(*) FROM information_schema.columns WHERE table_name IN "
+            "('account_bank_statement', 'account_bank_statement_line') "
+            "AND column_name LIKE 'ledgersync%'",
+        )
+        == "0"
+    )
     assert (
         psql(database, "SELECT state FROM ir_module_module WHERE name = 'ledgersync_connector'")
         == "uninstalled"
