@@ -79,6 +79,49 @@ class TestExportToBankStatement(SandboxMixin, AccountTestInvoicingCommon):
             3,
         )
 
+    def test_exported_entries_are_posted_balanced_named_and_in_the_audit_trail(self):
+        # What the speed-ups measured by bench/bench_statement_export.py must not cost:
+        # context keys that skip the chatter (tracking_disable, mail_create_nolog) also
+        # drop the entry's creation from Odoo's Audit Trail report. (Odoo's test classes
+        # turn the chatter off: on again, as on a server.)
+        chatter_on = dict.fromkeys(("tracking_disable", "mail_create_nolog", "mail_notrack"), False)
+        self.posted.with_user(self.bookkeeper).with_context(
+            **chatter_on
+        ).action_export_to_statement()
+        suspense = self.bank_journal.suspense_account_id
+        names = set()
+        for transaction in self.posted:
+            move = transaction.statement_line_id.move_id
+            self.assertEqual(move.state, "posted")
+            self.assertEqual(move.journal_id, self.bank_journal)
+            self.assertNotIn(move.name, (False, "/"))
+            self.assertTrue(move.name.startswith(f"{self.bank_journal.code}/"), move.name)
+            names.add(move.name)
+            items = move.line_ids
+            self.assertEqual(len(items), 2)
+            self.assertAlmostEqual(sum(items.mapped("debit")), sum(items.mapped("credit")))
+            self.assertAlmostEqual(sum(items.mapped("balance")), 0.0)
+            self.assertEqual(
+                items.account_id,
+                self.bank_journal.default_account_id | self.expense_account,
+            )
+            self.assertNotIn(suspense, items.account_id)
+            self.assertEqual(items.partner_id, self.vendor)
+            liquidity = items.filtered(
+                lambda item: item.account_id == self.bank_journal.default_account_id
+            )
+            self.assertAlmostEqual(liquidity.balance, transaction.amount)
+            audit_trail = self.env["mail.message"].search(
+                [
+                    ("model", "=", "account.move"),
+                    ("res_id", "=", move.id),
+                    ("message_type", "=", "notification"),
+                ]
+            )
+            self.assertTrue(audit_trail, "the entry's creation is in the audit trail")
+            self.assertEqual(audit_trail.author_id, self.bookkeeper.partner_id)
+        self.assertEqual(len(names), 3)
+
     def test_the_database_refuses_a_second_line_for_one_transaction(self):
         # What a re-sent request or a second server would do if it got past the row lock.
         self.posted.with_user(self.bookkeeper).action_export_to_statement()
