@@ -136,6 +136,21 @@ def odoo_options(odoo_src, db, data_dir):
     ]
 
 
+def prepare():
+    """What every bench needs first: Odoo's source tree, an encryption key, and the
+    machine's description for the report. Returns ``(odoo_src, machine_info)``."""
+    odoo_src = find_odoo()
+    ensure_encryption_key()
+    return odoo_src, machine_info()
+
+
+def add_database_options(parser, db_prefix):
+    """The options of a bench that keeps a template database and copies of it."""
+    parser.add_argument("--db-prefix", default=db_prefix)
+    parser.add_argument("--reuse-template", action="store_true")
+    parser.add_argument("--keep-dbs", action="store_true")
+
+
 def ensure_encryption_key():
     """One Fernet key for the whole bench run, shared with the child processes."""
     if not os.environ.get("LEDGERSYNC_ENCRYPTION_KEYS"):

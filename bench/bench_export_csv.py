@@ -87,9 +87,7 @@ def main():
     parser.add_argument("--keep-db", action="store_true")
     args = parser.parse_args()
 
-    odoo_src = lib.find_odoo()
-    lib.ensure_encryption_key()
-    info = lib.machine_info()
+    odoo_src, info = lib.prepare()
     with lib.scratch_dir("ledgersync-bench-export-") as work:
         data_dir = work / "data"
         if not (args.reuse_db and lib.db_exists_with_module(args.db)):

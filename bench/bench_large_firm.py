@@ -306,9 +306,7 @@ def main():
     timeout = args.timeout or (900 if args.quick else 3600)
     db = f"{args.db}_quick" if args.quick else args.db
 
-    odoo_src = lib.find_odoo()
-    lib.ensure_encryption_key()
-    info = lib.machine_info()
+    odoo_src, info = lib.prepare()
     bench_started = time.monotonic()
 
     def say(text):

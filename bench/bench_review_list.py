@@ -266,9 +266,7 @@ def main():
     parser.add_argument("--explain", action="store_true")
     args = parser.parse_args()
 
-    odoo_src = lib.find_odoo()
-    lib.ensure_encryption_key()
-    info = lib.machine_info()
+    odoo_src, info = lib.prepare()
     rows = args.clients * args.accounts * args.transactions
     with lib.scratch_dir("ledgersync-bench-review-") as work:
         data_dir = work / "data"

@@ -99,9 +99,7 @@ def main():
     parser.add_argument("--keep-db", action="store_true", help="do not drop --db at the end")
     args = parser.parse_args()
 
-    odoo_src = lib.find_odoo()
-    lib.ensure_encryption_key()
-    info = lib.machine_info()
+    odoo_src, info = lib.prepare()
 
     with lib.scratch_dir("ledgersync-bench-save-") as data_dir:
         started = time.monotonic()

@@ -799,9 +799,7 @@ def main():
         action="store_true",
         help="on a server whose autovacuum is off, do not ANALYZE as autovacuum would",
     )
-    parser.add_argument("--db-prefix", default="ledgersync_bench_statements")
-    parser.add_argument("--reuse-template", action="store_true")
-    parser.add_argument("--keep-dbs", action="store_true")
+    lib.add_database_options(parser, "ledgersync_bench_statements")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -812,9 +810,7 @@ def main():
             child_measure(params)
         return 0
 
-    odoo_src = lib.find_odoo()
-    lib.ensure_encryption_key()
-    info = lib.machine_info()
+    odoo_src, info = lib.prepare()
     template = f"{args.db_prefix}_tpl"
     bench_started = time.monotonic()
 

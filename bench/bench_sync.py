@@ -909,18 +909,14 @@ def main():
         action="store_true",
         help="only the main size (throughput, queries, no-op): for before/after comparisons",
     )
-    parser.add_argument("--db-prefix", default="ledgersync_bench")
-    parser.add_argument("--reuse-template", action="store_true")
-    parser.add_argument("--keep-dbs", action="store_true")
+    lib.add_database_options(parser, "ledgersync_bench")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(json.loads(Path(args.child).read_text()))
         return 0
 
-    odoo_src = lib.find_odoo()
-    lib.ensure_encryption_key()
-    info = lib.machine_info()
+    odoo_src, info = lib.prepare()
     sizes = QUICK_SIZES if args.quick else SIZES
     main_label = list(sizes)[1]
     timings = {}

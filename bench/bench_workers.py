@@ -220,9 +220,7 @@ def main():
     parser.add_argument("--transactions", type=int, default=500, help="per bank account")
     parser.add_argument("--repeat", type=int, default=1, help="syncs per worker count")
     parser.add_argument("--timeout", type=float, default=900)
-    parser.add_argument("--db-prefix", default="ledgersync_bench_workers")
-    parser.add_argument("--reuse-template", action="store_true")
-    parser.add_argument("--keep-dbs", action="store_true")
+    lib.add_database_options(parser, "ledgersync_bench_workers")
     parser.add_argument("--setup", help=argparse.SUPPRESS)
     parser.add_argument("--cron", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -233,9 +231,7 @@ def main():
         child_cron(json.loads(Path(args.cron).read_text()))
         return 0
 
-    odoo_src = lib.find_odoo()
-    lib.ensure_encryption_key()
-    info = lib.machine_info()
+    odoo_src, info = lib.prepare()
     template = f"{args.db_prefix}_tpl"
     bench_started = time.monotonic()
     results = {1: [], 2: []}
