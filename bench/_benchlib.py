@@ -501,6 +501,13 @@ class Report:
             )
         return text_path
 
+    def publish(self, name, data=None):
+        """Print the report, write it (``write``) and say where."""
+        print(self.render())
+        path = self.write(name, data)
+        print(f"(written to {path.relative_to(REPO)})")
+        return path
+
 
 def machine_lines(info, odoo_src):
     return [

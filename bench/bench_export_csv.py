@@ -164,8 +164,7 @@ def main():
         ],
     )
     report.section("Machine", lib.machine_lines(info, odoo_src))
-    print(report.render())
-    print(f"\nReport written to {report.write('bench_export_csv')}")
+    report.publish("bench_export_csv")
     return 0 if rate >= GOAL_LINES_PER_SECOND and ratio <= GOAL_MEMORY_RATIO else 1
 
 

@@ -462,8 +462,7 @@ def main():
         ],
     )
     report.section("Machine", lib.machine_lines(info, odoo_src))
-    print(report.render())
-    path = report.write(
+    report.publish(
         "bench_large_firm" + ("_quick" if args.quick else ""),
         {
             "machine": info,
@@ -478,7 +477,6 @@ def main():
             "kill": kill,
         },
     )
-    print(f"Report written to {path}")
     return 0 if completed and exact and kills == 0 and not leases else 1
 
 

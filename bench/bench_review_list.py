@@ -326,8 +326,7 @@ def main():
     if plans:
         report.section("Plans (EXPLAIN ANALYZE)", plans)
     report.section("Machine", lib.machine_lines(info, odoo_src))
-    print(report.render())
-    print(f"\nReport written to {report.write('bench_review_list')}")
+    report.publish("bench_review_list")
     return 0 if all(median <= GOALS_MS[name] for name, (median, _) in results.items()) else 1
 
 

@@ -151,8 +151,7 @@ def main():
             f"{info['repository']}; {info['date']}",
         ],
     )
-    print(report.render())
-    path = report.write(
+    report.publish(
         "bench_rules",
         {
             "rate": rate,
@@ -162,7 +161,6 @@ def main():
             "matched": matched,
         },
     )
-    print(f"report written to {path}")
     return 0 if rate >= GOAL_RATE and agree else 1
 
 

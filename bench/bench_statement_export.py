@@ -874,8 +874,7 @@ def main():
                 lib.drop_db(template)
     timings = {"total": time.monotonic() - bench_started}
     report, ok = build_report(args, info, odoo_src, setup, results, profiles, timings)
-    print(report.render())
-    path = report.write(
+    report.publish(
         "bench_statement_export",
         {
             "machine": info,
@@ -885,7 +884,6 @@ def main():
             "timings": timings,
         },
     )
-    print(f"(written to {path.relative_to(lib.REPO)})")
     return 0 if ok else 1
 
 

@@ -1023,8 +1023,7 @@ def main():
     report = build_report(
         args, info, odoo_src, sizes, main_label, results, main_runs, crash, timings
     )
-    print(report.render())
-    path = report.write(
+    report.publish(
         "bench_sync" + ("-quick" if args.quick else ""),
         {
             "machine": info,
@@ -1035,7 +1034,6 @@ def main():
             "timings": timings,
         },
     )
-    print(f"(written to {path.relative_to(lib.REPO)})")
     return 0
 
 

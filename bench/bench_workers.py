@@ -340,8 +340,7 @@ def main():
         ],
     )
     report.section("Machine", lib.machine_lines(info, odoo_src))
-    print(report.render())
-    path = report.write(
+    report.publish(
         "bench_workers",
         {
             "machine": info,
@@ -352,7 +351,6 @@ def main():
             "problems": {str(k): v for k, v in problems.items()},
         },
     )
-    print(f"Report written to {path}")
     return 0 if speedup >= GOAL_SPEEDUP and not any(problems.values()) else 1
 
 
