@@ -466,13 +466,7 @@ class LedgerSyncTransaction(models.Model):
         a request that finds its selection already exported shows that export."""
         _ = self.env._
         self._check_may_export()
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM ledgersync_transaction WHERE id = ANY(%s) FOR NO KEY UPDATE",
-                self.ids,
-            )
-        )
-        self.invalidate_recordset(["statement_line_id", "statement_export_id", "review_state"])
+        self._lock_rows()
         transactions = self.filtered(
             lambda t: t.active and t.review_state == "reviewed" and not t.statement_export_id
         )
@@ -496,6 +490,18 @@ class LedgerSyncTransaction(models.Model):
                 statements=len(export.statement_ids),
             )
         return export._open_action(message)
+
+    def _lock_rows(self):
+        """Lock these rows until the transaction ends, waiting for whoever holds them (a
+        double click, a second accountant, an export's chunk), then read their export
+        state afresh."""
+        self.env.cr.execute(
+            SQL(
+                "SELECT id FROM ledgersync_transaction WHERE id = ANY(%s) FOR NO KEY UPDATE",
+                self.ids,
+            )
+        )
+        self.invalidate_recordset(["statement_line_id", "statement_export_id", "review_state"])
 
     def _check_may_export(self):
         user = self.env.user
@@ -577,13 +583,7 @@ class LedgerSyncTransaction(models.Model):
         """Delete the bank statement lines of exported transactions and make them reviewed
         again (accounting administrators), as long as nobody reconciled those lines."""
         self._check_may_undo_export()
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM ledgersync_transaction WHERE id = ANY(%s) FOR NO KEY UPDATE",
-                self.ids,
-            )
-        )
-        self.invalidate_recordset(["statement_line_id", "review_state"])
+        self._lock_rows()
         transactions = self.filtered(lambda t: t.review_state == "exported")
         if not transactions:
             raise UserError(self.env._("Select exported transactions."))
