@@ -438,10 +438,10 @@ class LedgerSyncStatementExport(models.Model):
         if export.state == "undoing":
             export.write({"state": "done", "error": reason})
             return
-        built = export.transaction_ids.filtered("statement_line_id")
-        (export.with_context(active_test=False).transaction_ids - built).write(
-            {"statement_export_id": False}
-        )
+        # Archived ones too: one deleted in LedgerSync after its line was built keeps it.
+        claimed = export.with_context(active_test=False).transaction_ids
+        built = claimed.filtered("statement_line_id")
+        (claimed - built).write({"statement_export_id": False})
         export._group_into_statements()
         export.write({"state": "failed", "error": reason, "line_total": len(built)})
         export._notify_done()

@@ -286,7 +286,13 @@ class TestStatementExport(SandboxMixin, AccountTestInvoicingCommon):
                 [("ledgersync_transaction_id", "!=", False)]
             ):
                 raise UserError(self.env._("The journal entries of that period are locked."))
-            return create_lines(transactions)
+            lines = create_lines(transactions)
+            # Deleted in LedgerSync once its line is built: it stays the export's.
+            self.env.cr.execute(
+                "UPDATE ledgersync_transaction SET active = FALSE WHERE id = %s",
+                [transactions[0].id],
+            )
+            return lines
 
         with self.small_background():
             export = self.export(self.posted[:10])
@@ -298,6 +304,8 @@ class TestStatementExport(SandboxMixin, AccountTestInvoicingCommon):
         built, released = self.posted[:4], self.posted[4:10]
         self.assert_exported_once(built)
         self.assertEqual(export.statement_ids.line_ids, built.statement_line_id)
+        self.assertFalse(built[0].active)
+        self.assertEqual(built.statement_export_id, export)
         # The rest is reviewed again, free to be exported once the cause is fixed.
         self.assertFalse(released.statement_export_id)
         self.assertEqual(set(released.mapped("review_state")), {"reviewed"})
