@@ -131,11 +131,22 @@ if [ -n "$odoo_src" ]; then
         odoo_runner_tests=$(echo "$tests_line" | grep -oE 'of [0-9]+ tests' | grep -oE '[0-9]+' || echo 0)
         odoo_runner_skipped=$(grep -cE ' odoo\.addons\.ledgersync_connector\.[a-z_.]+: skipped ' "$odoo_log" || true)
         odoo_runner_summary="Odoo's own runner: ${tests_line##*odoo.tests.result: }; ${odoo_runner_skipped:-0} skipped"
-        if [ "$runner_status" != 0 ] || grep -qE '^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) ' "$odoo_log" ||
+        log_error='^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) '
+        if [ "$runner_status" != 0 ] || grep -qE "$log_error" "$odoo_log" ||
             [ "${odoo_runner_tests:-0}" = 0 ] || [ "${odoo_runner_skipped:-0}" != 0 ]; then
-            tail -n 80 "$odoo_log"
+            tail -n 40 "$odoo_log"
+            # Last, where a truncated CI log still shows them: the first errors logged, each
+            # with what follows it (its traceback), and the skipped tests.
+            banner "Errors logged by Odoo's own runner (first 3, with the 30 lines after each)"
+            grep -nE "$log_error" "$odoo_log" | head -n 3 | cut -d: -f1 | while read -r line; do
+                sed -n "${line},$((line + 30))p" "$odoo_log"
+                echo "----"
+            done
+            grep -E ' odoo\.addons\.ledgersync_connector\.[a-z_.]+: skipped ' "$odoo_log" | head -n 10 || true
             loud "Odoo's own test runner failed, ran no test or skipped some (exit $runner_status)." \
-                "$odoo_runner_summary" "Full log: $odoo_log"
+                "$odoo_runner_summary" \
+                "First error: $(grep -m1 -E "$log_error" "$odoo_log" | cut -c1-300)" \
+                "Full log: $odoo_log"
             exit 1
         fi
         echo "$odoo_runner_summary"

@@ -7,13 +7,14 @@ from odoo.service.model import (
     MAX_TRIES_ON_CONCURRENCY_FAILURE,
     PG_CONCURRENCY_EXCEPTIONS_TO_RETRY,
 )
-from odoo.tools import SQL, mute_logger
+from odoo.tools import SQL
 
 from .. import const, failures
 from ..api import errors
 from ..crypto import SecretKeyError
 from ..dates import range_progress
 from ..sync.commits import UnitsOfWork
+from ..sync.conflicts import expected_conflicts
 from ..sync.engine import RunStopped, SyncEngine, release_account
 from ..sync.mapping import CurrencyError
 from ..sync.queries import accounts_to_sync
@@ -164,7 +165,7 @@ class LedgerSyncSyncRun(models.Model):
             self.env.invalidate_all()
             try:
                 # A collision is expected here and handled: not an error for the log.
-                with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                with expected_conflicts(), self.env.cr.savepoint():
                     result = work()
             except PG_CONCURRENCY_EXCEPTIONS_TO_RETRY:
                 self.env.invalidate_all()

@@ -4,6 +4,7 @@ from odoo.tools import SQL, format_date, formatLang
 from odoo.tools.sql import column_exists, create_column
 
 from ..sync import exported, rules
+from ..sync.conflicts import expected_conflicts
 from ..sync.matching import Assigner
 
 # What an accountant may change; everything else comes from LedgerSync.
@@ -494,13 +495,18 @@ class LedgerSyncTransaction(models.Model):
     def _lock_rows(self):
         """Lock these rows until the transaction ends, waiting for whoever holds them (a
         double click, a second accountant, an export's chunk), then read their export
-        state afresh."""
-        self.env.cr.execute(
-            SQL(
-                "SELECT id FROM ledgersync_transaction WHERE id = ANY(%s) FOR NO KEY UPDATE",
-                self.ids,
+        state afresh.
+
+        When the holder changed them and committed, this transaction's snapshot is too
+        old: PostgreSQL refuses the lock (a serialization failure) and Odoo runs the
+        request again, which then sees the rows as they are now."""
+        with expected_conflicts():
+            self.env.cr.execute(
+                SQL(
+                    "SELECT id FROM ledgersync_transaction WHERE id = ANY(%s) FOR NO KEY UPDATE",
+                    self.ids,
+                )
             )
-        )
         self.invalidate_recordset(["statement_line_id", "statement_export_id", "review_state"])
 
     def _check_may_export(self):

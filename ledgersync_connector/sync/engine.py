@@ -19,12 +19,13 @@ from odoo.service.model import (
     MAX_TRIES_ON_CONCURRENCY_FAILURE,
     PG_CONCURRENCY_EXCEPTIONS_TO_RETRY,
 )
-from odoo.tools import SQL, mute_logger
+from odoo.tools import SQL
 
 from .. import const, failures
 from ..api import errors
 from ..dates import date_windows, tomorrow_utc, utc_now
 from . import mapping, rules
+from .conflicts import expected_conflicts
 from .matching import Assigner
 from .queries import (
     claim_next_account,
@@ -166,7 +167,7 @@ class SyncEngine(StructurePhase):
                 # Under REPEATABLE READ the claim fails when another worker changed the
                 # account it finds since this transaction began. A commit (which keeps
                 # the previous account's release) gives a transaction that sees it.
-                with mute_logger("odoo.sql_db"), self.cr.savepoint(flush=False):
+                with expected_conflicts(), self.cr.savepoint(flush=False):
                     self.cr.execute(claim)
                     row = self.cr.fetchone()
                 break

@@ -5,6 +5,7 @@ from . import test_export
 from . import test_settings_tour
 from . import test_review_views
 from . import test_real_workers
+from . import test_expected_conflicts
 from . import test_bank_account_guard
 from . import test_credentials
 from . import test_hostile_api

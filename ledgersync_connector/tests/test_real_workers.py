@@ -17,6 +17,8 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from unittest.mock import patch
 
+import psycopg2.errors
+
 from odoo import SUPERUSER_ID, api, release, sql_db
 from odoo.orm.environments import Transaction
 from odoo.tests import TransactionCase, tagged
@@ -269,6 +271,37 @@ class TestRealWorkers(SandboxMixin, TransactionCase):
             account = engine._claim_next_account()
             self.assertTrue(account)
             self.assertEqual(account.sync_worker_pid, engine.worker.worker_pid)
+
+    def test_an_export_that_waited_for_the_rows_is_run_again_quietly(self):
+        """A double click: the second request waits for the rows the first one locked. Once
+        the first changed them and committed, the second's snapshot is too old: the lock
+        is refused as a collision, which Odoo's retry of the request expects. Nothing is
+        logged as an error."""
+        with self.real_env() as env:
+            connection = env["ledgersync.connection"].browse(self.connection_id)
+            run, _out_of_time = connection._sync("initial", commit=self.committing(env))
+            self.assertEqual(run.state, "done", run.error_message)
+        with self.real_env() as first, self.real_env() as second:
+            domain = [("bank_account_id.connection_id", "=", self.connection_id)]
+            rows = second["ledgersync.transaction"].search(domain, limit=3, order="id")
+            self.assertEqual(set(rows.mapped("review_state")), {"to_review"})
+            first["ledgersync.transaction"].browse(rows.ids)._lock_rows()
+            first.cr.execute(  # what the first export changes
+                "UPDATE ledgersync_transaction SET review_state = 'reviewed' WHERE id = ANY(%s)",
+                [rows.ids],
+            )
+            locking = threading.Thread(target=first.cr.commit)
+            with self.assertNoLogs("odoo.sql_db", "ERROR"):
+                timer = threading.Timer(0.3, locking.start)  # while the second one waits
+                timer.start()
+                with self.assertRaises(psycopg2.errors.SerializationFailure):
+                    rows._lock_rows()
+                timer.join(5)
+                locking.join(5)
+            second.cr.rollback()
+            # Run again (as Odoo does): the lock is taken and the rows read afresh.
+            rows._lock_rows()
+            self.assertEqual(set(rows.mapped("review_state")), {"reviewed"})
 
     def test_a_first_phase_left_by_an_idle_session_is_taken_over(self):
         """The worker that held the first phase ended its call: its database session is
