@@ -17,7 +17,9 @@ export class LedgerSyncLiveListController extends ListController {
         if (root.editedRecord || root.selection.length) {
             return;
         }
-        await this.model.load();
+        // The root's own reload, not the model's: a model load started before a search
+        // finished would still carry the search's old domain, and would win over it.
+        await root.load();
     }
 }
 

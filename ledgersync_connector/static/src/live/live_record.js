@@ -22,7 +22,9 @@ export class LedgerSyncLiveRecord extends Component {
         if (await record.isDirty()) {
             return;
         }
-        await record.model.load();
+        // This record's own reload: a model load would use the model's current
+        // configuration, which lags behind a move to another record still loading.
+        await record.load();
     }
 }
 
