@@ -138,14 +138,15 @@ if [ -n "$odoo_src" ]; then
             # Last, where a truncated CI log still shows them: the first errors logged, each
             # with what follows it (its traceback), and the skipped tests.
             banner "Errors logged by Odoo's own runner (first 3, with the 30 lines after each)"
-            grep -nE "$log_error" "$odoo_log" | head -n 3 | cut -d: -f1 | while read -r line; do
-                sed -n "${line},$((line + 30))p" "$odoo_log"
-                echo "----"
-            done
+            { grep -nE "$log_error" "$odoo_log" || true; } | head -n 3 | cut -d: -f1 |
+                while read -r line; do
+                    sed -n "${line},$((line + 30))p" "$odoo_log"
+                    echo "----"
+                done
             grep -E ' odoo\.addons\.ledgersync_connector\.[a-z_.]+: skipped ' "$odoo_log" | head -n 10 || true
             loud "Odoo's own test runner failed, ran no test or skipped some (exit $runner_status)." \
                 "$odoo_runner_summary" \
-                "First error: $(grep -m1 -E "$log_error" "$odoo_log" | cut -c1-300)" \
+                "First error: $({ grep -m1 -E "$log_error" "$odoo_log" || echo none; } | cut -c1-300)" \
                 "Full log: $odoo_log"
             exit 1
         fi
