@@ -290,14 +290,12 @@ class TestRealWorkers(SandboxMixin, TransactionCase):
                 "UPDATE ledgersync_transaction SET review_state = 'reviewed' WHERE id = ANY(%s)",
                 [rows.ids],
             )
-            locking = threading.Thread(target=first.cr.commit)
             with self.assertNoLogs("odoo.sql_db", "ERROR"):
-                timer = threading.Timer(0.3, locking.start)  # while the second one waits
-                timer.start()
+                commit = threading.Timer(0.3, first.cr.commit)  # while the second one waits
+                commit.start()
                 with self.assertRaises(psycopg2.errors.SerializationFailure):
                     rows._lock_rows()
-                timer.join(5)
-                locking.join(5)
+                commit.join(5)
             second.cr.rollback()
             # Run again (as Odoo does): the lock is taken and the rows read afresh.
             rows._lock_rows()
